@@ -1,0 +1,1 @@
+"""Adapters: platforms in, replies out, and the wiring that starts them."""

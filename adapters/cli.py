@@ -1,0 +1,143 @@
+"""The ``twinbot`` command: run, console, database and member administration."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from adapters.bootstrap import App, bootstrap
+from adapters.console.runner import run_interactive, run_script
+from adapters.console.session import ConsoleSession
+from bot import member_admin
+from bot.demo import seed_demo
+from bot.member_csv import CsvProblems
+from bot.members import Role
+from config import ConfigError, Settings, load_settings
+from config.settings import CONFIG_DIR
+from storage.migrate import upgrade
+
+DEMO_MEMBERS = CONFIG_DIR / "demo_members.csv"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twinbot", description="A chat assistant for twinning networks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="start the configured adapters (the console when no token is set)")
+    console = sub.add_parser("console", help="chat with the bot in this terminal")
+    console.add_argument("--user", default="visitor", help="who you are in the console (default: visitor)")
+    console.add_argument("--script", type=Path, help="replay a script of 'name: text' lines")
+    console.add_argument("--locale", help="the locale hint the console sends, e.g. fr")
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="create or upgrade the schema to the latest version")
+    members = sub.add_parser("members", help="import or export members").add_subparsers(
+        dest="members_command", required=True
+    )
+    members.add_parser("import", help="import members from CSV (all or nothing)").add_argument("file", type=Path)
+    members.add_parser("export", help="export every member to CSV").add_argument("file", type=Path)
+    grant = sub.add_parser("grant", help="give a member a role")
+    grant.add_argument("role", choices=[r.value for r in Role])
+    grant.add_argument("member", help="member id, platform:user_id, or exact display name")
+    grant.add_argument("--chapter", help="chapter code; without it the role is network-wide")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        print(f"twinbot: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Quiet by default in the console; the log still gets warnings and errors.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return _dispatch(args, settings)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "db":
+        upgrade(settings.database_url)
+        print("database is at the latest schema")
+        return 0
+    app = bootstrap(settings)
+    try:
+        if args.command == "run":
+            return _run(app)
+        if args.command == "console":
+            return _console(app, args.user, args.script, args.locale)
+        if args.command == "members":
+            return _members(app, args.members_command, args.file)
+        return _grant(app, Role(args.role), args.member, args.chapter)
+    finally:
+        app.close()
+
+
+def _run(app: App) -> int:
+    if app.settings.seed_demo:
+        with app.uow_factory() as uow:
+            added = seed_demo(uow, app.network, DEMO_MEMBERS)
+        if added:
+            print(f"Seeded the demo network: {added} members in {', '.join(c.name for c in app.network.chapters)}.")
+    tokens = [app.settings.telegram_token, app.settings.discord_token]
+    if any(tokens):
+        print("twinbot: the Telegram and Discord adapters are not built yet; opening the console.", file=sys.stderr)
+    print("Demo members you can be: claire (coordinator, Lyon), marie, jonas, yuki, lucia — "
+          "run `twinbot console --user claire`.")
+    return run_interactive(ConsoleSession(app.core), "visitor")
+
+
+def _console(app: App, user: str, script: Path | None, locale: str | None) -> int:
+    session = ConsoleSession(app.core, locale=locale)
+    if script is None:
+        return run_interactive(session, user)
+    try:
+        lines = script.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        print(f"twinbot: cannot read {script}: {exc.strerror}", file=sys.stderr)
+        return 2
+    return run_script(session, lines)
+
+
+def _members(app: App, action: str, path: Path) -> int:
+    if action == "export":
+        with app.uow_factory() as uow:
+            path.write_text(member_admin.export_members(uow), encoding="utf-8")
+        print(f"exported to {path}")
+        return 0
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"twinbot: cannot read {path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with app.uow_factory() as uow:
+            count = member_admin.import_members(uow, text, app.network)
+    except CsvProblems as exc:
+        print(f"twinbot: {path}: nothing imported; fix these rows:", file=sys.stderr)
+        for line, reason in exc.problems:
+            print(f"  line {line}: {reason}", file=sys.stderr)
+        return 1
+    print(f"imported {count} members")
+    return 0
+
+
+def _grant(app: App, role: Role, query: str, chapter: str | None) -> int:
+    try:
+        with app.uow_factory() as uow:
+            member, added = member_admin.grant(uow, role, query, chapter, app.network)
+    except member_admin.MemberNotFound as exc:
+        print(f"twinbot: {exc}", file=sys.stderr)
+        return 1
+    where = f" in {chapter}" if chapter else " network-wide"
+    state = "granted" if added else "already had"
+    print(f"{member.display_name} (id {member.id}) {state} {role.value}{where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""twinbot core: members, dialogs, languages. Imports no platform or storage library."""

@@ -1,0 +1,91 @@
+"""The command table: what each command does and who may use it.
+
+Adapters read it to register commands with each platform (names and descriptions per
+language); the core checks every rule here again, whatever the platform showed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot import coordination, language_menu, linking, onboarding, profile
+from bot.context import Context
+from bot.i18n import N_
+from bot.members import Role
+from bot.replies import Reply, Text
+
+Handler = Callable[[Context, str], list[Reply]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    description: str  # an untranslated message id
+    handler: Handler
+    needs_member: bool = False
+    role: Role | None = None
+    private_only: bool = False
+
+
+def _start(ctx: Context, args: str) -> list[Reply]:
+    return onboarding.start(ctx)
+
+
+def _profile(ctx: Context, args: str) -> list[Reply]:
+    return profile.show_profile(ctx)
+
+
+def _language(ctx: Context, args: str) -> list[Reply]:
+    return language_menu.menu(ctx)
+
+
+def _cancel(ctx: Context, args: str) -> list[Reply]:
+    state = ctx.dialogs.active(ctx.uow.dialogs.get(ctx.chat))
+    if state is None:
+        return [Text(ctx._("There is nothing to cancel."))]
+    ctx.dialogs.end(ctx, state)
+    return [Text(ctx._("Cancelled. What you already saved is kept; send /help to see what you can do."))]
+
+
+def _help(ctx: Context, args: str) -> list[Reply]:
+    lines = [ctx._("Here is what you can do:")]
+    lines += [f"/{c.name} — {ctx._(c.description)}" for c in available(ctx) if c.role is None]
+    coordinator = [c for c in available(ctx) if c.role is not None]
+    if coordinator:
+        lines += ["", ctx._("As a coordinator:")]
+        lines += [f"/{c.name} — {ctx._(c.description)}" for c in coordinator]
+    return [Text("\n".join(lines))]
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", N_("join the network"), _start, private_only=True),
+    Command("profile", N_("see and edit your profile"), _profile, needs_member=True, private_only=True),
+    Command("language", N_("choose the language I use with you"), _language),
+    Command("link", N_("link your account on another platform"), linking.link, private_only=True),
+    Command("help", N_("what you can do here"), _help),
+    Command("cancel", N_("stop what we are doing"), _cancel),
+    Command(
+        "members",
+        N_("list the members of your chapters"),
+        coordination.list_members,
+        needs_member=True,
+        role=Role.COORDINATOR,
+        private_only=True,
+    ),
+)
+
+BY_NAME = {c.name: c for c in COMMANDS}
+
+
+def allowed(ctx: Context, command: Command) -> bool:
+    if command.needs_member and ctx.member is None:
+        return False
+    return command.role is None or ctx.has_role(command.role)
+
+
+def available(ctx: Context) -> list[Command]:
+    """The commands this person may use now: a non-member sees fewer, a coordinator more."""
+    if ctx.member is None:
+        return [c for c in COMMANDS if not c.needs_member]
+    return [c for c in COMMANDS if allowed(ctx, c)]

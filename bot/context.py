@@ -1,0 +1,67 @@
+"""What a handler sees while the core handles one event."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from bot.dialogs.engine import DialogEngine
+from bot.events import AnyEvent, ChatRef
+from bot.i18n import Catalogs, Translator
+from bot.language import LanguageResolver
+from bot.members import Member, Role, RoleGrant
+from bot.network import Network
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+
+@dataclass(frozen=True)
+class Services:
+    """The long-lived dependencies of the core, injected once by bootstrap()."""
+
+    network: Network
+    uow_factory: UnitOfWorkFactory
+    resolver: LanguageResolver
+    catalogs: Catalogs
+    clock: Clock
+    max_text_length: int = 1000
+    link_code_minutes: int = 10
+
+
+@dataclass
+class Context:
+    """One event being handled: who, where, in which language, inside which transaction."""
+
+    event: AnyEvent
+    uow: UnitOfWork
+    services: Services
+    dialogs: DialogEngine
+    member: Member | None
+    lang: str
+    _: Translator
+    _grants: list[RoleGrant] | None = field(default=None, repr=False)
+
+    @property
+    def chat(self) -> ChatRef:
+        return self.event.chat
+
+    @property
+    def network(self) -> Network:
+        return self.services.network
+
+    def now(self) -> datetime:
+        return self.services.clock()
+
+    def set_language(self, lang: str) -> None:
+        """Switch the language of the replies still to come for this event."""
+        self.lang = lang
+        self._ = self.services.catalogs.translator(lang)
+
+    @property
+    def grants(self) -> list[RoleGrant]:
+        if self._grants is None:
+            member_id = self.member.id if self.member else None
+            self._grants = self.uow.members.roles(member_id) if member_id is not None else []
+        return self._grants
+
+    def has_role(self, role: Role, chapter: str | None = None) -> bool:
+        return self.member is not None and self.member.has_role(self.grants, role, chapter)

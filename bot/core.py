@@ -1,0 +1,167 @@
+"""The core: one event in, replies out, inside one unit of work."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot import language_menu, onboarding, profile
+from bot.commands import BY_NAME, Command, allowed
+from bot.context import Context, Services
+from bot.dialogs.engine import DialogEngine, parse_action
+from bot.dialogs.state import DialogState
+from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
+from bot.members import Member
+from bot.ports import UnitOfWork
+from bot.replies import Reply, Text
+
+log = logging.getLogger(__name__)
+
+ButtonHandler = Callable[[Context, str], list[Reply]]
+
+
+def _profile_button(ctx: Context, value: str) -> list[Reply]:
+    replies = profile.edit_field(ctx, value)
+    return replies if replies is not None else _stale(ctx)
+
+
+def _stale(ctx: Context) -> list[Reply]:
+    return [Text(ctx._("This button is no longer current."))]
+
+
+class Core:
+    """Handles every event from every adapter the same way."""
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.dialogs = DialogEngine([onboarding.ONBOARDING, profile.EDIT_DIALOG])
+        self.buttons: dict[str, ButtonHandler] = {
+            profile.ACTION_PREFIX: _profile_button,
+            language_menu.ACTION_PREFIX: language_menu.on_button,
+        }
+
+    def handle(self, event: AnyEvent) -> list[Reply]:
+        """Handle one event; never raises: a failure rolls back and says sorry."""
+        lang = self.services.network.default_language
+        try:
+            with self.services.uow_factory() as uow:
+                member = uow.members.by_identity(event.chat.platform, event.user_id)
+                state = uow.dialogs.get(event.chat)
+                lang = self._language(uow, event, member, state)
+                ctx = Context(
+                    event=event,
+                    uow=uow,
+                    services=self.services,
+                    dialogs=self.dialogs,
+                    member=member,
+                    lang=lang,
+                    _=self.services.catalogs.translator(lang),
+                )
+                replies = self._dispatch(ctx, self.dialogs.active(state))
+                uow.commit()
+                return replies
+        except Exception:
+            log.exception(
+                "failed to handle %s from %s user %s in chat %s",
+                type(event).__name__,
+                event.chat.platform,
+                event.user_id,
+                event.chat.chat_id,
+            )
+            _ = self.services.catalogs.translator(lang)
+            return [Text(_("Sorry, something went wrong on my side. Nothing was changed; please try again."))]
+
+    # --- language -----------------------------------------------------------------------
+
+    def _language(self, uow: UnitOfWork, event: AnyEvent, member: Member | None, state: DialogState | None) -> str:
+        """Chosen language > detected in what they write > remembered detection > locale > default."""
+        supported = self.services.network.languages
+        chosen = member.preferred_language if member else (state.data.get("lang") if state else None)
+        if chosen in supported:
+            return str(chosen)
+        text = event.text if isinstance(event, TextReceived) else None
+        limit = self.services.max_text_length
+        detected = self.services.resolver.detect(text[:limit], self._priors(member)) if text else None
+        if detected:
+            self._remember(uow, event, member, state, detected)
+            return detected
+        remembered = member.detected_language if member else (state.data.get("detected") if state else None)
+        if remembered in supported:
+            return str(remembered)
+        return self.services.resolver.from_locale(event.locale) or self.services.network.default_language
+
+    def _priors(self, member: Member | None) -> list[str]:
+        if member is None:
+            return []
+        chapter = self.services.network.chapter(member.home_chapter)
+        return list(dict.fromkeys([*member.languages, *(chapter.languages if chapter else ())]))
+
+    def _remember(
+        self, uow: UnitOfWork, event: AnyEvent, member: Member | None, state: DialogState | None, lang: str
+    ) -> None:
+        if member is not None:
+            if member.detected_language != lang:
+                member.detected_language = lang
+                uow.members.save(member)
+        elif state is None or not state.dialog:
+            idle = state or DialogState(dialog="", step="")
+            idle.data["detected"] = lang
+            uow.dialogs.put(event.chat, idle)
+
+    # --- dispatch -----------------------------------------------------------------------
+
+    def _dispatch(self, ctx: Context, state: DialogState | None) -> list[Reply]:
+        event = ctx.event
+        if isinstance(event, CommandReceived):
+            return self._command(ctx, event)
+        if isinstance(event, ButtonPressed):
+            return self._button(ctx, state, event.action)
+        return self._text(ctx, state, event.text)
+
+    def _command(self, ctx: Context, event: CommandReceived) -> list[Reply]:
+        name = event.command.lstrip("/").split("@", 1)[0].lower()
+        command: Command | None = BY_NAME.get(name)
+        if command is None:
+            hint = ctx._("I don't know the command /{command}. Send /help to see what you can do.", command=name[:32])
+            return [Text(hint)]
+        if len(event.args) > self.services.max_text_length:
+            return [self._too_long(ctx, len(event.args))]
+        if command.needs_member and ctx.member is None:
+            return [Text(ctx._("You are not a member yet. Send /start to join."))]
+        if not allowed(ctx, command):
+            return [Text(ctx._("This command is for coordinators."))]
+        if command.private_only and not ctx.chat.private:
+            return [Text(ctx._("Please send /{command} to me in a private chat.", command=name))]
+        return command.handler(ctx, event.args)
+
+    def _button(self, ctx: Context, state: DialogState | None, action: str) -> list[Reply]:
+        parsed = parse_action(action)
+        if parsed is not None:
+            if state is None:
+                return _stale(ctx)
+            replies = self.dialogs.on_button(ctx, state, *parsed)
+            return replies if replies is not None else _stale(ctx)
+        prefix, _, value = action.partition(":")
+        handler = self.buttons.get(prefix)
+        return handler(ctx, value) if handler else _stale(ctx)
+
+    def _text(self, ctx: Context, state: DialogState | None, text: str) -> list[Reply]:
+        if not text.strip():
+            return [Text(ctx._("That message was empty."))]
+        if len(text) > self.services.max_text_length:
+            return [self._too_long(ctx, len(text))]
+        if state is not None:
+            return self.dialogs.on_text(ctx, state, text)
+        if ctx.member is None:
+            hello = ctx._("Hello! I am the assistant of {network}. Send /start to join.", network=ctx.network.name)
+            return [Text(hello)]
+        return [Text(ctx._("I did not understand that. Send /help to see what you can do."))]
+
+    def _too_long(self, ctx: Context, length: int) -> Text:
+        return Text(
+            ctx._(
+                "That message is too long ({length} characters; the limit is {limit}). Nothing was saved.",
+                length=length,
+                limit=self.services.max_text_length,
+            )
+        )

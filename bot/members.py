@@ -1,0 +1,55 @@
+"""The member: one person across every platform, with a profile and roles."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+class Role(enum.StrEnum):
+    MEMBER = "member"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class RoleGrant:
+    """A role, in one chapter or (``chapter is None``) in the whole network."""
+
+    role: Role
+    chapter: str | None = None
+
+
+@dataclass(frozen=True)
+class Identity:
+    """One account on one platform that belongs to a member."""
+
+    platform: str
+    user_id: str
+    unreachable: bool = False
+
+
+@dataclass
+class Member:
+    display_name: str
+    consent_at: datetime
+    home_chapter: str | None = None
+    languages: list[str] = field(default_factory=list)
+    interests: list[str] = field(default_factory=list)
+    time_zone: str | None = None
+    bio: str = ""
+    is_mentor: bool = False
+    is_mentee: bool = False
+    preferred_language: str | None = None
+    detected_language: str | None = None
+    id: int | None = None
+
+    def has_role(self, grants: list[RoleGrant], role: Role, chapter: str | None = None) -> bool:
+        """True if ``grants`` give ``role`` (or admin) in ``chapter`` or network-wide."""
+        for grant in grants:
+            if grant.role is Role.ADMIN:
+                return True
+            if grant.role is role and (grant.chapter is None or chapter is None or grant.chapter == chapter):
+                return True
+        return False

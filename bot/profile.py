@@ -1,0 +1,74 @@
+"""/profile: show a member's profile and edit any field of it."""
+
+from __future__ import annotations
+
+from babel.dates import format_date
+
+from bot.context import Context
+from bot.dialogs.engine import Dialog
+from bot.dialogs.state import DialogState
+from bot.i18n import language_name
+from bot.members import Member
+from bot.profile_fields import FIELD_STEPS, mentoring_label
+from bot.replies import Button, Reply, Text, rows
+
+DIALOG = "profile"
+ACTION_PREFIX = "p"
+
+
+def profile_card(ctx: Context, member: Member) -> Text:
+    """The member's profile in the reader's language, with a button per editable field."""
+    chapter = ctx.network.chapter(member.home_chapter)
+    none = ctx._("not set")
+    lines = [
+        f"👤 {member.display_name}",
+        ctx._("Home chapter: {value}", value=chapter.name if chapter else none),
+        ctx._("Languages: {value}", value=", ".join(language_name(c) for c in member.languages) or none),
+        ctx._("Interests: {value}", value=", ".join(member.interests) or none),
+        ctx._("Time zone: {value}", value=member.time_zone or none),
+        ctx._("Mentoring: {value}", value=mentoring_label(ctx, member.is_mentor, member.is_mentee)),
+        ctx._("About me: {value}", value=member.bio or none),
+        ctx._(
+            "Reply language: {value}",
+            value=language_name(member.preferred_language) if member.preferred_language else none,
+        ),
+        ctx._("Member since: {value}", value=format_date(member.consent_at, "medium", locale=ctx.lang)),
+    ]
+    labels = {
+        "name": ctx._("Name"),
+        "chapter": ctx._("Home chapter"),
+        "languages": ctx._("Languages"),
+        "interests": ctx._("Interests"),
+        "timezone": ctx._("Time zone"),
+        "mentoring": ctx._("Mentoring"),
+        "bio": ctx._("About me"),
+    }
+    buttons = [Button(f"✏️ {label}", f"{ACTION_PREFIX}:{field}") for field, label in labels.items()]
+    reply_language = ctx._("Reply language")
+    buttons.append(Button(f"🌐 {reply_language}", "lang:menu"))
+    return Text("\n".join(lines), rows(*buttons))
+
+
+def show_profile(ctx: Context) -> list[Reply]:
+    if ctx.member is None:
+        return [Text(ctx._("You are not a member yet. Send /start to join."))]
+    return [profile_card(ctx, ctx.member)]
+
+
+def _after_edit(ctx: Context, state: DialogState) -> list[Reply]:
+    if ctx.member is None:
+        return []
+    return [Text(ctx._("Saved.")), profile_card(ctx, ctx.member)]
+
+
+# The edit dialog has no order: it runs the one field step it was started at, then finishes.
+EDIT_DIALOG = Dialog(name=DIALOG, steps=FIELD_STEPS, order=(), on_finish=_after_edit)
+
+
+def edit_field(ctx: Context, field: str) -> list[Reply] | None:
+    """Start editing ``field``; None if there is no such field."""
+    if field not in FIELD_STEPS:
+        return None
+    if ctx.member is None:
+        return [Text(ctx._("You are not a member yet. Send /start to join."))]
+    return ctx.dialogs.start(ctx, DIALOG, step=field)

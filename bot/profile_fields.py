@@ -1,0 +1,293 @@
+"""Dialog steps that ask for one profile field; onboarding and /profile share them."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.context import Context
+from bot.dialogs.engine import Outcome, Step, advance, button, finish, stay
+from bot.dialogs.state import DialogState
+from bot.i18n import language_name
+from bot.members import Member
+from bot.replies import Text, rows
+
+MAX_NAME = 64
+MAX_BIO = 500
+MAX_INTERESTS = 10
+MAX_INTEREST_LENGTH = 40
+
+
+def _member(ctx: Context) -> Member | None:
+    return ctx.member
+
+
+def _gone(ctx: Context) -> Outcome:
+    return finish(Text(ctx._("I can't find your profile any more. Send /start to join.")))
+
+
+# --- name -------------------------------------------------------------------------------
+
+
+def _name_prompt(ctx: Context, state: DialogState) -> Text:
+    current = ctx.member.display_name if ctx.member else ctx.event.display_name
+    return Text(
+        ctx._("What name should other members see? Send it, or keep the one you have."),
+        rows(button(state, ctx._("Keep “{name}”", name=current), "keep"), per_row=1),
+    )
+
+
+def _name_text(ctx: Context, state: DialogState, text: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    name = " ".join(text.split())
+    if not name or len(name) > MAX_NAME:
+        return stay(Text(ctx._("A name has 1 to {limit} characters. Please try again.", limit=MAX_NAME)))
+    member.display_name = name
+    ctx.uow.members.save(member)
+    return advance()
+
+
+def _name_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    return advance() if value == "keep" else stay()
+
+
+# --- home chapter -----------------------------------------------------------------------
+
+
+def _chapter_prompt(ctx: Context, state: DialogState) -> Text:
+    buttons = [button(state, chapter.name, chapter.code) for chapter in ctx.network.chapters]
+    return Text(ctx._("Which city is your home chapter?"), rows(*buttons))
+
+
+def _chapter_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    if ctx.network.chapter(value) is None:
+        return stay(Text(ctx._("That chapter does not exist any more. Please choose again.")), reprompt=True)
+    member.home_chapter = value
+    ctx.uow.members.save(member)
+    return advance()
+
+
+# --- spoken languages -------------------------------------------------------------------
+
+
+def _languages_prompt(ctx: Context, state: DialogState) -> Text:
+    if "languages" not in state.data:
+        state.data["languages"] = list(ctx.member.languages) if ctx.member else []
+    chosen = set(state.data["languages"])
+    buttons = [
+        button(state, ("✓ " if code in chosen else "") + language_name(code), f"t:{code}")
+        for code in ctx.network.languages
+    ]
+    buttons.append(button(state, ctx._("Done"), "done"))
+    return Text(ctx._("Which languages do you speak? Tap to select, then Done."), rows(*buttons))
+
+
+def _languages_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    chosen: list[str] = list(state.data.get("languages", []))
+    if value.startswith("t:"):
+        code = value[2:]
+        if code in ctx.network.languages:
+            chosen = [c for c in chosen if c != code] if code in chosen else [*chosen, code]
+        state.data["languages"] = chosen
+        return stay(reprompt=True)
+    if value == "done":
+        if not chosen:
+            return stay(Text(ctx._("Please choose at least one language.")))
+        member.languages = [code for code in chosen if code in ctx.network.languages]  # in the order chosen
+        ctx.uow.members.save(member)
+        return advance()
+    return stay()
+
+
+# --- interests --------------------------------------------------------------------------
+
+
+def _interests_prompt(ctx: Context, state: DialogState) -> Text:
+    return Text(
+        ctx._(
+            "What are your interests? Send them separated by commas, "
+            "for example: jazz, urban gardening, start-ups."
+        ),
+        rows(button(state, ctx._("Skip"), "skip"), per_row=1),
+    )
+
+
+def parse_interests(text: str) -> list[str] | None:
+    """Split a comma-separated list; None if an item is too long or there are too many."""
+    items: list[str] = []
+    for raw in re.split(r"[,;、，\n]", text):
+        item = " ".join(raw.split())
+        if not item:
+            continue
+        if len(item) > MAX_INTEREST_LENGTH:
+            return None
+        if item.casefold() not in {i.casefold() for i in items}:
+            items.append(item)
+    return items if len(items) <= MAX_INTERESTS else None
+
+
+def _interests_text(ctx: Context, state: DialogState, text: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    interests = parse_interests(text)
+    if interests is None:
+        return stay(
+            Text(
+                ctx._(
+                    "Please send at most {count} interests of up to {limit} characters each.",
+                    count=MAX_INTERESTS,
+                    limit=MAX_INTEREST_LENGTH,
+                )
+            )
+        )
+    member.interests = interests
+    ctx.uow.members.save(member)
+    return advance()
+
+
+def _skip_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    return advance() if value == "skip" else stay()
+
+
+# --- time zone --------------------------------------------------------------------------
+
+
+def _chapter_zone(ctx: Context) -> str | None:
+    chapter = ctx.network.chapter(ctx.member.home_chapter if ctx.member else None)
+    return chapter.time_zone if chapter else None
+
+
+def _timezone_prompt(ctx: Context, state: DialogState) -> Text:
+    zone = _chapter_zone(ctx)
+    buttons = rows(button(state, zone, "chapter"), per_row=1) if zone else ()
+    return Text(
+        ctx._("Which time zone are you in? Tap the button or send a name like America/New_York."),
+        buttons,
+    )
+
+
+def find_zone(text: str) -> str | None:
+    """The IANA zone named by ``text`` (case and spaces forgiven), or None."""
+    wanted = text.strip().replace(" ", "_")
+    if not wanted or len(wanted) > 64:
+        return None
+    try:
+        ZoneInfo(wanted)
+        return wanted
+    except (ZoneInfoNotFoundError, ValueError):
+        pass
+    lowered = wanted.casefold()
+    matches = [zone for zone in available_timezones() if zone.casefold() == lowered]
+    return matches[0] if matches else None
+
+
+def _timezone_text(ctx: Context, state: DialogState, text: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    zone = find_zone(text)
+    if zone is None:
+        return stay(Text(ctx._("I don't know the time zone “{zone}”. Try a name like Europe/Paris.", zone=text[:64])))
+    member.time_zone = zone
+    ctx.uow.members.save(member)
+    return advance()
+
+
+def _timezone_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    zone = _chapter_zone(ctx)
+    if value != "chapter" or zone is None:
+        return stay()
+    member.time_zone = zone
+    ctx.uow.members.save(member)
+    return advance()
+
+
+# --- bio --------------------------------------------------------------------------------
+
+
+def _bio_prompt(ctx: Context, state: DialogState) -> Text:
+    return Text(
+        ctx._("Tell other members a little about yourself (up to {limit} characters).", limit=MAX_BIO),
+        rows(button(state, ctx._("Clear"), "clear"), per_row=1),
+    )
+
+
+def _bio_text(ctx: Context, state: DialogState, text: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    if len(text.strip()) > MAX_BIO:
+        return stay(Text(ctx._("That is longer than {limit} characters. Please shorten it.", limit=MAX_BIO)))
+    member.bio = text.strip()
+    ctx.uow.members.save(member)
+    return advance()
+
+
+def _bio_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    if value == "clear":
+        member.bio = ""
+        ctx.uow.members.save(member)
+        return advance()
+    return stay()
+
+
+# --- mentoring --------------------------------------------------------------------------
+
+MENTORING = {"mentor": (True, False), "mentee": (False, True), "both": (True, True), "none": (False, False)}
+
+
+def mentoring_label(ctx: Context, is_mentor: bool, is_mentee: bool) -> str:
+    if is_mentor and is_mentee:
+        return ctx._("Mentor and mentee")
+    if is_mentor:
+        return ctx._("Mentor")
+    if is_mentee:
+        return ctx._("Mentee")
+    return ctx._("Not now")
+
+
+def _mentoring_prompt(ctx: Context, state: DialogState) -> Text:
+    buttons = [
+        button(state, mentoring_label(ctx, *flags), key) for key, flags in MENTORING.items()
+    ]
+    return Text(
+        ctx._("Would you like to mentor someone from a partner city, be mentored, both, or not now?"),
+        rows(*buttons),
+    )
+
+
+def _mentoring_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    if value not in MENTORING:
+        return stay()
+    member.is_mentor, member.is_mentee = MENTORING[value]
+    ctx.uow.members.save(member)
+    return advance()
+
+
+FIELD_STEPS: dict[str, Step] = {
+    "name": Step(_name_prompt, on_text=_name_text, on_button=_name_button),
+    "chapter": Step(_chapter_prompt, on_button=_chapter_button),
+    "languages": Step(_languages_prompt, on_button=_languages_button),
+    "interests": Step(_interests_prompt, on_text=_interests_text, on_button=_skip_button),
+    "timezone": Step(_timezone_prompt, on_text=_timezone_text, on_button=_timezone_button),
+    "bio": Step(_bio_prompt, on_text=_bio_text, on_button=_bio_button),
+    "mentoring": Step(_mentoring_prompt, on_button=_mentoring_button),
+}

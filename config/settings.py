@@ -1,0 +1,170 @@
+"""Load settings: config/default.toml, then a local file, then TWINBOT_* environment variables."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from bot.network import Chapter, Network
+
+CONFIG_DIR = Path(__file__).resolve().parent
+DEFAULT_FILE = CONFIG_DIR / "default.toml"
+LOCAL_FILE = CONFIG_DIR / "local.toml"
+
+_LANG_PATTERN = r"^[a-z]{2,3}$"
+
+
+class ConfigError(Exception):
+    """A malformed configuration: the message names the file or key and the reason."""
+
+
+class ChapterSettings(BaseModel):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")
+    name: str = Field(min_length=1, max_length=80)
+    time_zone: str
+    languages: list[str] = Field(min_length=1)
+    partners: list[str] = Field(default_factory=list)
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Europe/Paris)") from exc
+        return value
+
+    @field_validator("languages")
+    @classmethod
+    def _lang_codes(cls, value: list[str]) -> list[str]:
+        return _check_codes(value)
+
+
+class NetworkSettings(BaseModel):
+    name: str = Field(default="twinbot network", min_length=1)
+    default_language: str = Field(default="en", pattern=_LANG_PATTERN)
+    languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
+    max_text_length: int = Field(default=1000, gt=0, le=4000)
+    link_code_minutes: int = Field(default=10, gt=0, le=1440)
+
+    @field_validator("languages")
+    @classmethod
+    def _lang_codes(cls, value: list[str]) -> list[str]:
+        return _check_codes(value)
+
+    @model_validator(mode="after")
+    def _default_is_supported(self) -> NetworkSettings:
+        if self.default_language not in self.languages:
+            raise ValueError(f"default_language {self.default_language!r} is not in languages {self.languages}")
+        return self
+
+
+def _check_codes(value: list[str]) -> list[str]:
+    import re
+
+    for code in value:
+        if not re.match(_LANG_PATTERN, code):
+            raise ValueError(f"{code!r} is not a language code like 'fr'")
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TWINBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+    )
+
+    database_url: str = "sqlite:///./data/twinbot.db"
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
+    seed_demo: bool = True
+    telegram_token: SecretStr | None = None
+    discord_token: SecretStr | None = None
+    network: NetworkSettings = Field(default_factory=NetworkSettings)
+    chapters: list[ChapterSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent_chapters(self) -> Settings:
+        codes = [c.code for c in self.chapters]
+        duplicates = sorted({c for c in codes if codes.count(c) > 1})
+        if duplicates:
+            raise ValueError(f"chapter codes must be unique, repeated: {', '.join(duplicates)}")
+        for chapter in self.chapters:
+            for partner in chapter.partners:
+                if partner not in codes:
+                    raise ValueError(f"chapter {chapter.code!r} names unknown partner {partner!r}")
+            foreign = [lang for lang in chapter.languages if lang not in self.network.languages]
+            if foreign:
+                raise ValueError(
+                    f"chapter {chapter.code!r} uses languages {foreign} not in network.languages"
+                )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        files = [DEFAULT_FILE, _local_file()]
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=files, deep_merge=True)
+        return (init_settings, env_settings, toml)
+
+    def network_model(self) -> Network:
+        """The core's view of the network described by these settings."""
+        return Network(
+            name=self.network.name,
+            default_language=self.network.default_language,
+            languages=tuple(self.network.languages),
+            chapters=tuple(
+                Chapter(
+                    code=c.code,
+                    name=c.name,
+                    time_zone=c.time_zone,
+                    languages=tuple(c.languages),
+                    partners=tuple(c.partners),
+                )
+                for c in self.chapters
+            ),
+        )
+
+
+def _local_file() -> Path:
+    named = os.environ.get("TWINBOT_CONFIG")
+    return Path(named) if named else LOCAL_FILE
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read and validate the settings; raise ConfigError with one readable message."""
+    named = os.environ.get("TWINBOT_CONFIG")
+    if named and not Path(named).is_file():
+        raise ConfigError(f"TWINBOT_CONFIG names {named}, which is not a file")
+    try:
+        return Settings(**overrides)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration file is not valid TOML: {exc}") from None
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{key}: {message}")
+    return "configuration error: " + "; ".join(problems)

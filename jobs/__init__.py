@@ -1,0 +1,1 @@
+"""Scheduled work (APScheduler): thin jobs that ask bot/ services what is due."""

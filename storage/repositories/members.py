@@ -1,0 +1,207 @@
+"""Members, their platform identities and their roles."""
+
+from __future__ import annotations
+
+import builtins
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.members import Identity, Member, Role, RoleGrant
+from bot.ports import IdentityTaken
+from storage.models import NETWORK_WIDE, IdentityRow, MemberRow, RoleRow
+
+
+class SqlMemberRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    # -- members -------------------------------------------------------------------------
+
+    def get(self, member_id: int) -> Member | None:
+        row = self._session.get(MemberRow, member_id)
+        return None if row is None else _to_member(row)
+
+    def by_identity(self, platform: str, user_id: str) -> Member | None:
+        row = self._session.scalar(
+            select(MemberRow)
+            .join(IdentityRow, IdentityRow.member_id == MemberRow.id)
+            .where(IdentityRow.platform == platform, IdentityRow.user_id == user_id)
+        )
+        return None if row is None else _to_member(row)
+
+    def add(self, member: Member) -> Member:
+        if member.id is not None:
+            raise ValueError(f"member {member.id} is stored already; use save()")
+        row = MemberRow()
+        _copy_to_row(member, row)
+        self._session.add(row)
+        self._session.flush()
+        member.id = row.id
+        return member
+
+    def save(self, member: Member) -> None:
+        if member.id is None:
+            raise ValueError("member has no id; use add()")
+        row = self._session.get(MemberRow, member.id)
+        if row is None:
+            raise LookupError(f"no member {member.id}")
+        _copy_to_row(member, row)
+        self._session.flush()
+
+    def list(self, chapter: str | None = None) -> builtins.list[Member]:
+        query = select(MemberRow).order_by(MemberRow.id)
+        if chapter is not None:
+            query = query.where(MemberRow.home_chapter == chapter)
+        return _to_members(self._session.scalars(query))
+
+    def count(self) -> int:
+        return self._session.scalar(select(func.count()).select_from(MemberRow)) or 0
+
+    def find(self, query: str) -> builtins.list[Member]:
+        """Members matching ``query`` as an id, a "platform:user_id" or an exact display
+        name (case-insensitive); for the operator's command line. Ordered by id."""
+        query = query.strip()
+        if not query:
+            return []
+        found: dict[int, MemberRow] = {}
+        if query.isdigit():
+            row = self._session.get(MemberRow, int(query))
+            if row is not None:
+                found[row.id] = row
+        platform, colon, user_id = query.partition(":")
+        if colon and platform and user_id:
+            member = self._session.scalar(
+                select(MemberRow)
+                .join(IdentityRow, IdentityRow.member_id == MemberRow.id)
+                .where(
+                    IdentityRow.platform == platform.strip().lower(),
+                    IdentityRow.user_id == user_id.strip(),
+                )
+            )
+            if member is not None:
+                found[member.id] = member
+        for row in self._by_name(query):
+            found[row.id] = row
+        return _to_members(found[key] for key in sorted(found))
+
+    def _by_name(self, name: str) -> builtins.list[MemberRow]:
+        rows = list(
+            self._session.scalars(
+                select(MemberRow).where(func.lower(MemberRow.display_name) == name.lower())
+            )
+        )
+        if rows or name.isascii():
+            return rows
+        # SQLite's lower() (and PostgreSQL's under the C locale) folds ASCII only.
+        folded = name.casefold()
+        return [
+            row
+            for row in self._session.scalars(select(MemberRow))
+            if row.display_name.casefold() == folded
+        ]
+
+    # -- identities ----------------------------------------------------------------------
+
+    def identities(self, member_id: int) -> builtins.list[Identity]:
+        rows = self._session.scalars(
+            select(IdentityRow).where(IdentityRow.member_id == member_id).order_by(IdentityRow.id)
+        )
+        return [Identity(row.platform, row.user_id, row.unreachable) for row in rows]
+
+    def add_identity(self, member_id: int, platform: str, user_id: str) -> None:
+        owner = self._identity_owner(platform, user_id)
+        if owner == member_id:
+            return
+        if owner is not None:
+            raise IdentityTaken(f"{platform}:{user_id} belongs to another member")
+        try:
+            with self._session.begin_nested():
+                self._session.add(IdentityRow(member_id=member_id, platform=platform, user_id=user_id))
+        except IntegrityError:
+            # Someone linked it in the meantime, or there is no such member.
+            owner = self._identity_owner(platform, user_id)
+            if owner == member_id:
+                return
+            if owner is not None:
+                raise IdentityTaken(f"{platform}:{user_id} belongs to another member") from None
+            raise
+
+    def _identity_owner(self, platform: str, user_id: str) -> int | None:
+        return self._session.scalar(
+            select(IdentityRow.member_id).where(
+                IdentityRow.platform == platform, IdentityRow.user_id == user_id
+            )
+        )
+
+    # -- roles ---------------------------------------------------------------------------
+
+    def roles(self, member_id: int) -> builtins.list[RoleGrant]:
+        rows = self._session.scalars(
+            select(RoleRow).where(RoleRow.member_id == member_id).order_by(RoleRow.id)
+        )
+        return [RoleGrant(Role(row.role), row.chapter or None) for row in rows]
+
+    def grant(self, member_id: int, role: Role, chapter: str | None) -> bool:
+        stored_chapter = chapter or NETWORK_WIDE
+        if self._has_grant(member_id, role, stored_chapter):
+            return False
+        try:
+            with self._session.begin_nested():
+                self._session.add(
+                    RoleRow(member_id=member_id, role=role.value, chapter=stored_chapter)
+                )
+        except IntegrityError:
+            if self._has_grant(member_id, role, stored_chapter):
+                return False
+            raise
+        return True
+
+    def _has_grant(self, member_id: int, role: Role, stored_chapter: str) -> bool:
+        found = self._session.scalar(
+            select(RoleRow.id).where(
+                RoleRow.member_id == member_id,
+                RoleRow.role == role.value,
+                RoleRow.chapter == stored_chapter,
+            )
+        )
+        return found is not None
+
+
+def _to_member(row: MemberRow) -> Member:
+    # Lists are copied both ways: an in-place change to a list shared with the row would
+    # also change the row's remembered value, and the change would never be written.
+    return Member(
+        id=row.id,
+        display_name=row.display_name,
+        consent_at=row.consent_at,
+        home_chapter=row.home_chapter,
+        languages=list(row.languages),
+        interests=list(row.interests),
+        time_zone=row.time_zone,
+        bio=row.bio,
+        is_mentor=row.is_mentor,
+        is_mentee=row.is_mentee,
+        preferred_language=row.preferred_language,
+        detected_language=row.detected_language,
+    )
+
+
+def _to_members(rows: Iterable[MemberRow]) -> builtins.list[Member]:
+    return [_to_member(row) for row in rows]
+
+
+def _copy_to_row(member: Member, row: MemberRow) -> None:
+    row.display_name = member.display_name
+    row.consent_at = member.consent_at
+    row.home_chapter = member.home_chapter
+    row.languages = list(member.languages)
+    row.interests = list(member.interests)
+    row.time_zone = member.time_zone
+    row.bio = member.bio
+    row.is_mentor = member.is_mentor
+    row.is_mentee = member.is_mentee
+    row.preferred_language = member.preferred_language
+    row.detected_language = member.detected_language

@@ -1,0 +1,75 @@
+"""The unit of work: one session, one transaction, per event or job."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import TYPE_CHECKING, Self
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from storage.repositories import (
+    SqlDialogRepository,
+    SqlLinkCodeRepository,
+    SqlMemberRepository,
+)
+
+
+class SqlUnitOfWork:
+    """``bot.ports.UnitOfWork`` on SQLAlchemy; use once per ``with`` block.
+
+    Whatever is not committed by the end of the block is rolled back.
+    """
+
+    members: SqlMemberRepository
+    dialogs: SqlDialogRepository
+    link_codes: SqlLinkCodeRepository
+
+    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+        self._session_factory = session_factory
+        self._session: Session | None = None
+
+    @property
+    def session(self) -> Session:
+        """The open session, for the odd query no repository offers yet."""
+        if self._session is None:
+            raise RuntimeError("the unit of work is not open; use it in a with block")
+        return self._session
+
+    def __enter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("this unit of work is open already")
+        session = self._session_factory()
+        self._session = session
+        self.members = SqlMemberRepository(session)
+        self.dialogs = SqlDialogRepository(session)
+        self.link_codes = SqlLinkCodeRepository(session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        session, self._session = self._session, None
+        if session is None:
+            return
+        # Repositories kept from a closed unit of work must not quietly open a new transaction.
+        del self.members, self.dialogs, self.link_codes
+        try:
+            session.rollback()
+        finally:
+            session.close()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def rollback(self) -> None:
+        self.session.rollback()
+
+
+if TYPE_CHECKING:
+    from bot.ports import UnitOfWork
+
+    def _implements_port(factory: sessionmaker[Session]) -> UnitOfWork:
+        return SqlUnitOfWork(factory)
