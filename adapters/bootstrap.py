@@ -27,6 +27,21 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+class Wakeup:
+    """Called after a commit that queued outbox rows; the running loop connects its relays.
+    Thread-safe: the core may commit from a worker thread."""
+
+    def __init__(self) -> None:
+        self._listeners: list[Callable[[set[str]], None]] = []
+
+    def connect(self, listener: Callable[[set[str]], None]) -> None:
+        self._listeners.append(listener)
+
+    def notify(self, platforms: set[str]) -> None:
+        for listener in self._listeners:
+            listener(platforms)
+
+
 @dataclass(frozen=True)
 class App:
     settings: Settings
@@ -34,6 +49,7 @@ class App:
     engine: Engine
     core: Core
     uow_factory: Callable[[], UnitOfWork]
+    wakeup: Wakeup
 
     def close(self) -> None:
         self.engine.dispose()
@@ -57,8 +73,10 @@ def bootstrap(
     if missing:
         log.warning("no message catalog for %s: those members will read English", ", ".join(missing))
 
+    wakeup = Wakeup()
+
     def uow_factory() -> UnitOfWork:
-        return SqlUnitOfWork(session_factory)
+        return SqlUnitOfWork(session_factory, after_commit=wakeup.notify)
 
     services = Services(
         network=network,
@@ -69,4 +87,11 @@ def bootstrap(
         max_text_length=settings.network.max_text_length,
         link_code_minutes=settings.network.link_code_minutes,
     )
-    return App(settings=settings, network=network, engine=engine, core=Core(services), uow_factory=uow_factory)
+    return App(
+        settings=settings,
+        network=network,
+        engine=engine,
+        core=Core(services),
+        uow_factory=uow_factory,
+        wakeup=wakeup,
+    )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from adapters.app import serve
 from adapters.bootstrap import App, bootstrap
 from adapters.console.runner import run_interactive, run_script
 from adapters.console.session import ConsoleSession
@@ -78,6 +81,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _run(app: App) -> int:
+    return asyncio.run(_run_async(app))
+
+
+async def _run_async(app: App) -> int:
     if app.settings.seed_demo:
         with app.uow_factory() as uow:
             added = seed_demo(uow, app.network, DEMO_MEMBERS)
@@ -87,20 +94,30 @@ def _run(app: App) -> int:
     if any(tokens):
         print("twinbot: the Telegram and Discord adapters are not built yet; opening the console.", file=sys.stderr)
     print("Demo members you can be: claire (coordinator, Lyon), marie, jonas, yuki, lucia — "
-          "run `twinbot console --user claire`.")
-    return run_interactive(ConsoleSession(app.core), "visitor")
+          "in another terminal run `.venv/bin/twinbot console --user claire`.")
+    return await serve(app, lambda session, drain: run_interactive(session, "visitor", after_line=drain))
 
 
 def _console(app: App, user: str, script: Path | None, locale: str | None) -> int:
-    session = ConsoleSession(app.core, locale=locale)
     if script is None:
-        return run_interactive(session, user)
+
+        async def front(session: ConsoleSession, drain: Callable[[], Awaitable[None]]) -> int:
+            session.locale = locale
+            return await run_interactive(session, user, after_line=drain)
+
+        return asyncio.run(serve(app, front))
     try:
         lines = script.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         print(f"twinbot: cannot read {script}: {exc.strerror}", file=sys.stderr)
         return 2
-    return run_script(session, lines)
+
+    async def replay(session: ConsoleSession, drain: Callable[[], Awaitable[None]]) -> int:
+        session.locale = locale
+        return await run_script(session, lines, after_line=drain)
+
+    # A script is a reproducible transcript: no background scheduler.
+    return asyncio.run(serve(app, replay, scheduler_enabled=False))
 
 
 def _members(app: App, action: str, path: Path) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import coordination, language_menu, linking, onboarding, profile
+from bot import announce, coordination, language_menu, linking, onboarding, profile
 from bot.context import Context
 from bot.i18n import N_
 from bot.members import Role
@@ -69,6 +69,14 @@ COMMANDS: tuple[Command, ...] = (
         "members",
         N_("list the members of your chapters"),
         coordination.list_members,
+        needs_member=True,
+        role=Role.COORDINATOR,
+        private_only=True,
+    ),
+    Command(
+        "announce",
+        N_("send an announcement; /announce list, status ID, cancel ID"),
+        announce.command,
         needs_member=True,
         role=Role.COORDINATOR,
         private_only=True,

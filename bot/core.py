@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot import language_menu, onboarding, profile
+from bot import announce, language_menu, onboarding, profile
 from bot.commands import BY_NAME, Command, allowed
 from bot.context import Context, Services
 from bot.dialogs.engine import DialogEngine, parse_action
@@ -34,7 +34,7 @@ class Core:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.dialogs = DialogEngine([onboarding.ONBOARDING, profile.EDIT_DIALOG])
+        self.dialogs = DialogEngine([onboarding.ONBOARDING, profile.EDIT_DIALOG, announce.ANNOUNCE])
         self.buttons: dict[str, ButtonHandler] = {
             profile.ACTION_PREFIX: _profile_button,
             language_menu.ACTION_PREFIX: language_menu.on_button,

@@ -201,11 +201,7 @@ def _stats(cleaned: str) -> _TextStats:
         token_scripts = [_script(char) for char in token if char.isalpha()]
         for script in token_scripts:
             scripts[script] = scripts.get(script, 0) + 1
-        if (
-            token_scripts
-            and _UNSPACED_SCRIPTS.isdisjoint(token_scripts)
-            and not any(char.isdigit() for char in token)
-        ):
+        if token_scripts and _UNSPACED_SCRIPTS.isdisjoint(token_scripts) and not any(char.isdigit() for char in token):
             words += 1
     return _TextStats(words=words, scripts=scripts)
 

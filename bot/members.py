@@ -43,6 +43,9 @@ class Member:
     is_mentee: bool = False
     preferred_language: str | None = None
     detected_language: str | None = None
+    announcements_muted: bool = False
+    quiet_start: int | None = None  # local hour when quiet hours begin (0-23)
+    quiet_end: int | None = None  # local hour when they end
     id: int | None = None
 
     def has_role(self, grants: list[RoleGrant], role: Role, chapter: str | None = None) -> bool:

@@ -4,17 +4,24 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.announcements import Announcement
+from bot.delivery import OutboxItem
 from bot.dialogs.state import DialogState
 from bot.events import ChatRef
 from bot.members import Identity, Member, Role, RoleGrant
 
+JSONDict = dict[str, Any]
+
 
 class MemberRepository(Protocol):
     def get(self, member_id: int) -> Member | None: ...
+
+    def get_many(self, member_ids: builtins.list[int]) -> dict[int, Member]: ...
 
     def by_identity(self, platform: str, user_id: str) -> Member | None: ...
 
@@ -33,6 +40,14 @@ class MemberRepository(Protocol):
     def count(self) -> int: ...
 
     def identities(self, member_id: int) -> builtins.list[Identity]: ...
+
+    def identities_of(self, member_ids: builtins.list[int]) -> dict[int, builtins.list[Identity]]:
+        """The identities of many members at once, each member's in the order they were added."""
+        ...
+
+    def mark_unreachable(self, platform: str, user_id: str) -> int | None:
+        """Flag an identity the platform says we cannot reach; returns its member id."""
+        ...
 
     def add_identity(self, member_id: int, platform: str, user_id: str) -> None:
         """Attach a platform account; raises ``IdentityTaken`` if it belongs to someone else."""
@@ -65,6 +80,56 @@ class LinkCodeRepository(Protocol):
         ...
 
 
+class OutboxRepository(Protocol):
+    def add(self, item: OutboxItem) -> bool:
+        """Queue a message; False (and nothing queued) if its dedupe key was queued before."""
+        ...
+
+    def report(self, batch: str) -> dict[tuple[str, str], int]:
+        """How many messages of ``batch`` are in each (platform, status)."""
+        ...
+
+
+class AnnouncementRepository(Protocol):
+    def add(self, announcement: Announcement) -> Announcement: ...
+
+    def get(self, announcement_id: int) -> Announcement | None: ...
+
+    def save(self, announcement: Announcement) -> None: ...
+
+    def due(self, now: datetime, limit: int) -> builtins.list[Announcement]:
+        """Scheduled announcements whose time has come, oldest first."""
+        ...
+
+    def recent(self, author_id: int | None, limit: int) -> builtins.list[Announcement]:
+        """The latest announcements, of one author or (None) of everyone."""
+        ...
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    id: int
+    key: str
+    member_id: int
+    texts: dict[str, str]
+
+
+class ReminderRepository(Protocol):
+    def add(self, key: str, member_id: int, due_at: datetime, texts: dict[str, str]) -> bool:
+        """Schedule a reminder; False if one with this key exists."""
+        ...
+
+    def due(self, now: datetime, limit: int) -> builtins.list[DueReminder]: ...
+
+    def mark_sent(self, ids: builtins.list[int]) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self, actor_id: int | None, action: str, details: JSONDict, audience_size: int | None, at: datetime
+    ) -> None: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories inside, commit or roll back at the end."""
 
@@ -76,6 +141,18 @@ class UnitOfWork(Protocol):
 
     @property
     def link_codes(self) -> LinkCodeRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def announcements(self) -> AnnouncementRepository: ...
+
+    @property
+    def reminders(self) -> ReminderRepository: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
 
     def __enter__(self) -> Self: ...
 
@@ -95,7 +172,6 @@ class UnitOfWork(Protocol):
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 Clock = Callable[[], datetime]
-JSONDict = dict[str, Any]
 
 
 class IdentityTaken(Exception):

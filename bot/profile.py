@@ -9,11 +9,12 @@ from bot.dialogs.engine import Dialog
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
 from bot.members import Member
-from bot.profile_fields import FIELD_STEPS, mentoring_label
+from bot.profile_fields import FIELD_STEPS, mentoring_label, quiet_label
 from bot.replies import Button, Reply, Text, rows
 
 DIALOG = "profile"
 ACTION_PREFIX = "p"
+MUTE = "mute"
 
 
 def profile_card(ctx: Context, member: Member) -> Text:
@@ -32,6 +33,11 @@ def profile_card(ctx: Context, member: Member) -> Text:
             "Reply language: {value}",
             value=language_name(member.preferred_language) if member.preferred_language else none,
         ),
+        ctx._(
+            "Announcements: {value}",
+            value=ctx._("muted") if member.announcements_muted else ctx._("on"),
+        ),
+        ctx._("Quiet hours: {value}", value=quiet_label(ctx, member.quiet_start, member.quiet_end)),
         ctx._("Member since: {value}", value=format_date(member.consent_at, "medium", locale=ctx.lang)),
     ]
     labels = {
@@ -42,10 +48,13 @@ def profile_card(ctx: Context, member: Member) -> Text:
         "timezone": ctx._("Time zone"),
         "mentoring": ctx._("Mentoring"),
         "bio": ctx._("About me"),
+        "quiet": ctx._("Quiet hours"),
     }
     buttons = [Button(f"✏️ {label}", f"{ACTION_PREFIX}:{field}") for field, label in labels.items()]
     reply_language = ctx._("Reply language")
     buttons.append(Button(f"🌐 {reply_language}", "lang:menu"))
+    mute = ctx._("Unmute announcements") if member.announcements_muted else ctx._("Mute announcements")
+    buttons.append(Button(f"🔔 {mute}" if member.announcements_muted else f"🔕 {mute}", f"{ACTION_PREFIX}:{MUTE}"))
     return Text("\n".join(lines), rows(*buttons))
 
 
@@ -66,9 +75,13 @@ EDIT_DIALOG = Dialog(name=DIALOG, steps=FIELD_STEPS, order=(), on_finish=_after_
 
 
 def edit_field(ctx: Context, field: str) -> list[Reply] | None:
-    """Start editing ``field``; None if there is no such field."""
-    if field not in FIELD_STEPS:
+    """Start editing ``field`` (or toggle muting); None if there is no such field."""
+    if field not in FIELD_STEPS and field != MUTE:
         return None
     if ctx.member is None:
         return [Text(ctx._("You are not a member yet. Send /start to join."))]
+    if field == MUTE:
+        ctx.member.announcements_muted = not ctx.member.announcements_muted
+        ctx.uow.members.save(ctx.member)
+        return [profile_card(ctx, ctx.member)]
     return ctx.dialogs.start(ctx, DIALOG, step=field)

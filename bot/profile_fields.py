@@ -10,6 +10,7 @@ from bot.dialogs.engine import Outcome, Step, advance, button, finish, stay
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
 from bot.members import Member
+from bot.quiet_hours import parse_range
 from bot.replies import Text, rows
 
 MAX_NAME = 64
@@ -282,6 +283,48 @@ def _mentoring_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     return advance()
 
 
+# --- quiet hours ------------------------------------------------------------------------
+
+
+def quiet_label(ctx: Context, start: int | None, end: int | None) -> str:
+    if start is None or end is None:
+        return ctx._("none")
+    return f"{start:02d}:00–{end:02d}:00"
+
+
+def _quiet_prompt(ctx: Context, state: DialogState) -> Text:
+    return Text(
+        ctx._(
+            "When should I not send you announcements and reminders? Send two hours like 22-7 "
+            "(your time zone), or tap Off."
+        ),
+        rows(button(state, ctx._("Off"), "off"), per_row=1),
+    )
+
+
+def _quiet_text(ctx: Context, state: DialogState, text: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    hours = parse_range(text)
+    if hours is None:
+        return stay(Text(ctx._("Please send two different hours from 0 to 23, like 22-7.")))
+    member.quiet_start, member.quiet_end = hours
+    ctx.uow.members.save(member)
+    return advance()
+
+
+def _quiet_button(ctx: Context, state: DialogState, value: str) -> Outcome:
+    member = _member(ctx)
+    if member is None:
+        return _gone(ctx)
+    if value != "off":
+        return stay()
+    member.quiet_start = member.quiet_end = None
+    ctx.uow.members.save(member)
+    return advance()
+
+
 FIELD_STEPS: dict[str, Step] = {
     "name": Step(_name_prompt, on_text=_name_text, on_button=_name_button),
     "chapter": Step(_chapter_prompt, on_button=_chapter_button),
@@ -290,4 +333,5 @@ FIELD_STEPS: dict[str, Step] = {
     "timezone": Step(_timezone_prompt, on_text=_timezone_text, on_button=_timezone_button),
     "bio": Step(_bio_prompt, on_text=_bio_text, on_button=_bio_button),
     "mentoring": Step(_mentoring_prompt, on_button=_mentoring_button),
+    "quiet": Step(_quiet_prompt, on_text=_quiet_text, on_button=_quiet_button),
 }

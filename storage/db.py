@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage import writer_lock
+
+BUSY_TIMEOUT_S = 5.0
+
 SQLITE_PRAGMAS = (
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000:.0f}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
@@ -32,13 +36,9 @@ def make_engine(url: str | URL, *, sqlite_immediate: bool = True, **kwargs: Any)
         return create_engine(parsed, **kwargs)
     _create_parent_dir(parsed)
     engine = create_engine(parsed, **kwargs)
-    begin = "BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN"
-
-    def on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql(begin)
-
     event.listen(engine, "connect", _sqlite_connect)
-    event.listen(engine, "begin", on_begin)
+    # BEGIN is ours to emit (see _sqlite_connect); threads of this process take turns.
+    writer_lock.install(engine, "BEGIN IMMEDIATE" if sqlite_immediate else "BEGIN", timeout=BUSY_TIMEOUT_S)
     return engine
 
 

@@ -11,11 +11,13 @@ from sqlalchemy import (
     DateTime,
     Dialect,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -85,6 +87,9 @@ class MemberRow(Base):
     is_mentee: Mapped[bool] = mapped_column(Boolean, default=False)
     preferred_language: Mapped[str | None] = mapped_column(String(16))
     detected_language: Mapped[str | None] = mapped_column(String(16))
+    announcements_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    quiet_start: Mapped[int | None] = mapped_column(Integer)
+    quiet_end: Mapped[int | None] = mapped_column(Integer)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -135,3 +140,70 @@ class LinkCodeRow(Base):
     )
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class OutboxRow(Base):
+    """A message to someone other than the current chat, queued in the transaction that
+    caused it and sent later by the relay of its platform."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "platform", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    target_kind: Mapped[str] = mapped_column(String(8))
+    target_id: Mapped[str] = mapped_column(String(128))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    batch: Mapped[str | None] = mapped_column(String(64), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AnnouncementRow(Base):
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    texts: Mapped[dict[str, str]] = mapped_column(JSONType)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    send_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    recipients: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ReminderRow(Base):
+    """A per-item deadline (a reminder, a nudge, a check-in) due at one moment; a recurring
+    job queues the due ones, so there is no APScheduler job per item."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (Index("ix_reminders_due", "sent", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    texts: Mapped[dict[str, str]] = mapped_column(JSONType)
+    sent: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+class AuditRow(Base):
+    """Who did what, when, to how many: every coordinator action."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    audience_size: Mapped[int | None] = mapped_column(Integer)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
@@ -11,6 +12,12 @@ from storage.repositories import (
     SqlDialogRepository,
     SqlLinkCodeRepository,
     SqlMemberRepository,
+)
+from storage.repositories.delivery import (
+    SqlAnnouncementRepository,
+    SqlAuditLog,
+    SqlOutboxRepository,
+    SqlReminderRepository,
 )
 
 
@@ -23,9 +30,20 @@ class SqlUnitOfWork:
     members: SqlMemberRepository
     dialogs: SqlDialogRepository
     link_codes: SqlLinkCodeRepository
+    outbox: SqlOutboxRepository
+    announcements: SqlAnnouncementRepository
+    reminders: SqlReminderRepository
+    audit: SqlAuditLog
 
-    def __init__(self, session_factory: sessionmaker[Session]) -> None:
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        after_commit: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        """``after_commit`` is called with the platforms a commit queued outbox rows for,
+        so their relays wake at once instead of at their next tick."""
         self._session_factory = session_factory
+        self._after_commit = after_commit
         self._session: Session | None = None
 
     @property
@@ -43,6 +61,10 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(session)
         self.dialogs = SqlDialogRepository(session)
         self.link_codes = SqlLinkCodeRepository(session)
+        self.outbox = SqlOutboxRepository(session)
+        self.announcements = SqlAnnouncementRepository(session)
+        self.reminders = SqlReminderRepository(session)
+        self.audit = SqlAuditLog(session)
         return self
 
     def __exit__(
@@ -55,7 +77,7 @@ class SqlUnitOfWork:
         if session is None:
             return
         # Repositories kept from a closed unit of work must not quietly open a new transaction.
-        del self.members, self.dialogs, self.link_codes
+        del self.members, self.dialogs, self.link_codes, self.outbox, self.announcements, self.reminders, self.audit
         try:
             session.rollback()
         finally:
@@ -63,6 +85,9 @@ class SqlUnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        queued, self.outbox.platforms = self.outbox.platforms, set()
+        if queued and self._after_commit is not None:
+            self._after_commit(queued)
 
     def rollback(self) -> None:
         self.session.rollback()

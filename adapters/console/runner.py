@@ -1,18 +1,32 @@
-"""``twinbot console``: an interactive chat as one user, or a replayed script."""
+"""``twinbot console``: an interactive chat as one user, or a replayed script.
+
+Both run in the asyncio loop that also runs the relays: after each line, the outbox is
+drained, so messages the line caused for other people (announcements, intros) are printed
+in order, as ``→ name: TEXT`` too.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import TextIO
 
 from adapters.console.session import ConsoleSession, UnknownButton, render
 
 _SCRIPT_LINE = re.compile(r"^(?P<user>[A-Za-z0-9_.-]+):\s?(?P<text>.*)$")
 
+AfterLine = Callable[[], Awaitable[object]]
 
-def run_script(session: ConsoleSession, lines: Iterable[str], out: TextIO = sys.stdout) -> int:
+
+async def _nothing() -> None:
+    return None
+
+
+async def run_script(
+    session: ConsoleSession, lines: Iterable[str], out: TextIO = sys.stdout, after_line: AfterLine = _nothing
+) -> int:
     """Replay ``user: TEXT`` lines and print every reply. Returns an exit status."""
     for number, raw in enumerate(lines, 1):
         line = raw.rstrip("\n")
@@ -31,17 +45,25 @@ def run_script(session: ConsoleSession, lines: Iterable[str], out: TextIO = sys.
             return 1
         for reply in replies:
             print(render(user, reply), file=out)
+        await after_line()
     return 0
 
 
-def run_interactive(session: ConsoleSession, user: str, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+async def run_interactive(
+    session: ConsoleSession,
+    user: str,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+    after_line: AfterLine = _nothing,
+) -> int:
     """Chat as ``user``: buttons are numbered, a number presses one. Ends at end of input."""
     print(f"Chatting as {user}. Send /start to join, /help for commands; Ctrl-D to leave.", file=out)
+    loop = asyncio.get_running_loop()
     offered: list[str] = []
     while True:
         if stdin.isatty():
             print("> ", end="", file=out, flush=True)
-        line = stdin.readline()
+        line = await loop.run_in_executor(None, stdin.readline)
         if not line:
             print(file=out)
             return 0
@@ -55,5 +77,7 @@ def run_interactive(session: ConsoleSession, user: str, stdin: TextIO = sys.stdi
             continue
         for reply in replies:
             print(render(user, reply, numbered=True), file=out)
+        out.flush()
+        await after_line()
         menus = session.user(user).menus
         offered = [b.label for b in menus[-1].all_buttons] if menus else []

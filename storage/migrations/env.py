@@ -33,6 +33,14 @@ def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | 
     return False
 
 
+#: Tables in the database that are not ours to migrate (APScheduler creates its job store).
+FOREIGN_TABLES = {"apscheduler_jobs"}
+
+
+def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
+    return not (type_ == "table" and name in FOREIGN_TABLES)
+
+
 def _options(dialect_name: str) -> dict[str, Any]:
     sqlite = dialect_name == "sqlite"
     return {
@@ -40,6 +48,7 @@ def _options(dialect_name: str) -> dict[str, Any]:
         "compare_type": True,
         "render_as_batch": sqlite,
         "render_item": render_item,
+        "include_name": include_name,
         # storage.db makes SQLite emit BEGIN itself, so DDL can run in one transaction.
         "transactional_ddl": True if sqlite else None,
     }

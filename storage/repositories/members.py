@@ -24,6 +24,13 @@ class SqlMemberRepository:
         row = self._session.get(MemberRow, member_id)
         return None if row is None else _to_member(row)
 
+    def get_many(self, member_ids: builtins.list[int]) -> dict[int, Member]:
+        found: dict[int, Member] = {}
+        for start in range(0, len(member_ids), 500):
+            rows = self._session.scalars(select(MemberRow).where(MemberRow.id.in_(member_ids[start : start + 500])))
+            found.update((row.id, _to_member(row)) for row in rows)
+        return found
+
     def by_identity(self, platform: str, user_id: str) -> Member | None:
         row = self._session.scalar(
             select(MemberRow)
@@ -111,6 +118,29 @@ class SqlMemberRepository:
         )
         return [Identity(row.platform, row.user_id, row.unreachable) for row in rows]
 
+    def identities_of(self, member_ids: builtins.list[int]) -> dict[int, builtins.list[Identity]]:
+        found: dict[int, builtins.list[Identity]] = {member_id: [] for member_id in member_ids}
+        for start in range(0, len(member_ids), 500):
+            chunk = member_ids[start : start + 500]
+            rows = self._session.execute(
+                select(IdentityRow.member_id, IdentityRow.platform, IdentityRow.user_id, IdentityRow.unreachable)
+                .where(IdentityRow.member_id.in_(chunk))
+                .order_by(IdentityRow.id)
+            )
+            for member_id, platform, user_id, unreachable in rows:
+                found[member_id].append(Identity(platform, user_id, unreachable))
+        return found
+
+    def mark_unreachable(self, platform: str, user_id: str) -> int | None:
+        row = self._session.scalar(
+            select(IdentityRow).where(IdentityRow.platform == platform, IdentityRow.user_id == user_id)
+        )
+        if row is None:
+            return None
+        row.unreachable = True
+        self._session.flush()
+        return row.member_id
+
     def add_identity(self, member_id: int, platform: str, user_id: str) -> None:
         owner = self._identity_owner(platform, user_id)
         if owner == member_id:
@@ -186,6 +216,9 @@ def _to_member(row: MemberRow) -> Member:
         is_mentee=row.is_mentee,
         preferred_language=row.preferred_language,
         detected_language=row.detected_language,
+        announcements_muted=row.announcements_muted,
+        quiet_start=row.quiet_start,
+        quiet_end=row.quiet_end,
     )
 
 
@@ -205,3 +238,6 @@ def _copy_to_row(member: Member, row: MemberRow) -> None:
     row.is_mentee = member.is_mentee
     row.preferred_language = member.preferred_language
     row.detected_language = member.detected_language
+    row.announcements_muted = member.announcements_muted
+    row.quiet_start = member.quiet_start
+    row.quiet_end = member.quiet_end

@@ -149,3 +149,35 @@ def test_secret_token_never_printed(env: dict[str, str]) -> None:
     result = twinbot(env, "run", stdin="/help\n")
     assert result.returncode == 0
     assert "SECRET-TOKEN-VALUE" not in result.stdout + result.stderr
+
+
+ANNOUNCE_SCRIPT = """\
+claire: /announce
+claire: [Français]
+claire: Apéro de rentrée jeudi à 19 h, place Sathonay !
+claire: [Ajouter une traduction]
+claire: [English]
+claire: Welcome-back drinks on Thursday at 7 pm, place Sathonay!
+claire: [Continuer]
+claire: [Lyon]
+claire: [tous les membres]
+claire: [Maintenant]
+claire: [Envoyer]
+"""
+
+
+def test_announcement_is_relayed_to_each_member_in_their_language(env: dict[str, str], tmp_path: Path) -> None:
+    assert twinbot(env, "members", "import", str(ROOT / "config" / "demo_members.csv")).returncode == 0
+    script = tmp_path / "announce.txt"
+    script.write_text(ANNOUNCE_SCRIPT, encoding="utf-8")
+    result = twinbot(env, "console", "--script", str(script))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "→ marie: 📣" in out and "Apéro de rentrée" in out.split("→ marie: 📣", 1)[1].split("\n→", 1)[0]
+    lucia = out.split("→ lucia: 📣", 1)[1].split("\n→", 1)[0]
+    assert "Welcome-back drinks" not in lucia or "Apéro" in lucia  # Spanish speaker: her languages es, fr, en
+    assert "→ jonas:" not in out  # Frankfurt is not in the audience
+    status = tmp_path / "status.txt"
+    status.write_text("claire: /announce status 1\n", encoding="utf-8")
+    report = twinbot(env, "console", "--script", str(status))
+    assert "console: envoyés 3" in report.stdout.replace("envoyé ", "envoyés ").replace("\u202f", " ")

@@ -15,7 +15,13 @@ from storage.uow import SqlUnitOfWork
 
 from .helpers import member
 
-TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"}
+TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
+    "outbox",
+    "announcements",
+    "reminders",
+    "audit_log",
+}
+LATEST = "0002"
 
 
 def _head() -> str | None:
@@ -41,7 +47,7 @@ def test_upgrade_from_empty_creates_the_schema(empty_db_url: str) -> None:
     migrate.upgrade(empty_db_url)
 
     assert _tables(empty_db_url) == TABLES | {"alembic_version"}
-    assert migrate.current(empty_db_url) == _head() == "0001"
+    assert migrate.current(empty_db_url) == _head() == LATEST
 
 
 def test_the_migrated_database_matches_the_models(db_url: str) -> None:
@@ -108,4 +114,4 @@ def test_config_needs_no_ini_file_and_keeps_percent_signs() -> None:
     config = migrate.alembic_config(url)
     assert config.config_file_name is None
     assert config.get_main_option("sqlalchemy.url") == url
-    assert ScriptDirectory.from_config(config).get_current_head() == "0001"
+    assert ScriptDirectory.from_config(config).get_current_head() == LATEST

@@ -34,3 +34,8 @@ def core(db: FakeDatabase, network: Network, clock: Clock) -> Core:
 @pytest.fixture
 def chat(core: Core) -> ConsoleSession:
     return ConsoleSession(core)
+
+
+@pytest.fixture
+def core_services(core: Core) -> Services:
+    return core.services

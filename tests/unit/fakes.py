@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import copy
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
+from bot.announcements import Announcement, AnnouncementStatus
+from bot.delivery import OutboxItem
 from bot.dialogs.state import DialogState
 from bot.events import ChatRef
 from bot.members import Identity, Member, Role, RoleGrant
-from bot.ports import IdentityTaken
+from bot.ports import DueReminder, IdentityTaken
 
 
 @dataclass
@@ -23,6 +26,11 @@ class FakeDatabase:
     roles: set[tuple[int, Role, str | None]] = field(default_factory=set)
     dialogs: dict[tuple[str, str], DialogState] = field(default_factory=dict)
     link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
+    unreachable: set[tuple[str, str]] = field(default_factory=set)
+    outbox: dict[str, OutboxItem] = field(default_factory=dict)
+    announcements: dict[int, Announcement] = field(default_factory=dict)
+    reminders: dict[str, tuple[int, int, datetime, dict[str, str], bool]] = field(default_factory=dict)
+    audit: list[tuple[int | None, str, dict[str, Any], int | None, datetime]] = field(default_factory=list)
     commits: int = 0
 
 
@@ -32,6 +40,9 @@ class FakeMembers:
 
     def get(self, member_id: int) -> Member | None:
         return self.db.members.get(member_id)
+
+    def get_many(self, member_ids: list[int]) -> dict[int, Member]:
+        return {i: self.db.members[i] for i in member_ids if i in self.db.members}
 
     def by_identity(self, platform: str, user_id: str) -> Member | None:
         member_id = self.db.identities.get((platform, user_id))
@@ -53,7 +64,16 @@ class FakeMembers:
         return len(self.db.members)
 
     def identities(self, member_id: int) -> list[Identity]:
-        return [Identity(p, u) for (p, u), m in self.db.identities.items() if m == member_id]
+        return [
+            Identity(p, u, (p, u) in self.db.unreachable) for (p, u), m in self.db.identities.items() if m == member_id
+        ]
+
+    def identities_of(self, member_ids: list[int]) -> dict[int, list[Identity]]:
+        return {member_id: self.identities(member_id) for member_id in member_ids}
+
+    def mark_unreachable(self, platform: str, user_id: str) -> int | None:
+        self.db.unreachable.add((platform, user_id))
+        return self.db.identities.get((platform, user_id))
 
     def add_identity(self, member_id: int, platform: str, user_id: str) -> None:
         owner = self.db.identities.get((platform, user_id))
@@ -102,6 +122,85 @@ class FakeLinkCodes:
         return entry[0]
 
 
+class FakeOutbox:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def add(self, item: OutboxItem) -> bool:
+        if item.dedupe_key in self.db.outbox:
+            return False
+        self.db.outbox[item.dedupe_key] = item
+        return True
+
+    def report(self, batch: str) -> dict[tuple[str, str], int]:
+        counts: Counter[tuple[str, str]] = Counter(
+            (item.target.platform, "queued") for item in self.db.outbox.values() if item.batch == batch
+        )
+        return dict(counts)
+
+
+class FakeAnnouncements:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def add(self, announcement: Announcement) -> Announcement:
+        announcement.id = max(self.db.announcements, default=0) + 1
+        self.db.announcements[announcement.id] = copy.deepcopy(announcement)
+        return announcement
+
+    def get(self, announcement_id: int) -> Announcement | None:
+        return copy.deepcopy(self.db.announcements.get(announcement_id))
+
+    def save(self, announcement: Announcement) -> None:
+        assert announcement.id is not None
+        self.db.announcements[announcement.id] = copy.deepcopy(announcement)
+
+    def due(self, now: datetime, limit: int) -> list[Announcement]:
+        due = [
+            a for a in self.db.announcements.values()
+            if a.status == AnnouncementStatus.SCHEDULED and a.send_at is not None and a.send_at <= now
+        ]
+        return copy.deepcopy(sorted(due, key=lambda a: (a.send_at, a.id))[:limit])
+
+    def recent(self, author_id: int | None, limit: int) -> list[Announcement]:
+        found = [a for a in self.db.announcements.values() if author_id is None or a.author_id == author_id]
+        return copy.deepcopy(sorted(found, key=lambda a: -(a.id or 0))[:limit])
+
+
+class FakeReminders:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def add(self, key: str, member_id: int, due_at: datetime, texts: dict[str, str]) -> bool:
+        if key in self.db.reminders:
+            return False
+        self.db.reminders[key] = (len(self.db.reminders) + 1, member_id, due_at, dict(texts), False)
+        return True
+
+    def due(self, now: datetime, limit: int) -> list[DueReminder]:
+        found = [
+            DueReminder(rid, key, member_id, texts)
+            for key, (rid, member_id, due_at, texts, sent) in self.db.reminders.items()
+            if not sent and due_at <= now
+        ]
+        return sorted(found, key=lambda r: r.id)[:limit]
+
+    def mark_sent(self, ids: list[int]) -> None:
+        for key, (rid, member_id, due_at, texts, _sent) in list(self.db.reminders.items()):
+            if rid in ids:
+                self.db.reminders[key] = (rid, member_id, due_at, texts, True)
+
+
+class FakeAudit:
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def record(
+        self, actor_id: int | None, action: str, details: dict[str, Any], audience_size: int | None, at: datetime
+    ) -> None:
+        self.db.audit.append((actor_id, action, details, audience_size, at))
+
+
 class FakeUnitOfWork:
     """Works on a private copy of the database; commit() publishes it, exit drops the rest."""
 
@@ -113,6 +212,10 @@ class FakeUnitOfWork:
         self.members = FakeMembers(self.work)
         self.dialogs = FakeDialogs(self.work)
         self.link_codes = FakeLinkCodes(self.work)
+        self.outbox = FakeOutbox(self.work)
+        self.announcements = FakeAnnouncements(self.work)
+        self.reminders = FakeReminders(self.work)
+        self.audit = FakeAudit(self.work)
         return self
 
     def __exit__(
@@ -121,7 +224,10 @@ class FakeUnitOfWork:
         self.work = copy.deepcopy(self.shared)
 
     def commit(self) -> None:
-        for name in ("members", "identities", "roles", "dialogs", "link_codes"):
+        for name in (
+            "members", "identities", "roles", "dialogs", "link_codes", "unreachable", "outbox",
+            "announcements", "reminders", "audit",
+        ):
             setattr(self.shared, name, copy.deepcopy(getattr(self.work, name)))
         self.shared.commits += 1
 

@@ -1,0 +1,97 @@
+"""Wiring: one asyncio loop runs the adapters, a relay per platform and the scheduler."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import TextIO
+
+from adapters.bootstrap import App
+from adapters.console.sender import ConsoleSender
+from adapters.console.session import ConsoleSession
+from bot.delivery import CONSOLE_PACE, PacePolicy, Sender
+from jobs import tasks
+from jobs.clock import Clock, RealClock
+from jobs.pacing import Pacer
+from jobs.relay import Relay
+from jobs.scheduler import install_due_scan, make_scheduler
+from storage.outbox_store import LEASE, OutboxStore
+
+log = logging.getLogger(__name__)
+
+
+class Relays:
+    """One relay per platform, all woken when a commit queued rows for their platform."""
+
+    def __init__(self, app: App, senders: list[tuple[Sender, PacePolicy]], clock: Clock | None = None) -> None:
+        self.clock = clock or RealClock()
+        claimer = f"{socket.gethostname()}:{os.getpid()}"
+        self.by_platform = {
+            sender.platform: Relay(OutboxStore(app.engine, claimer), sender, Pacer(policy, self.clock), self.clock)
+            for sender, policy in senders
+        }
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sqlite = app.engine.dialect.name == "sqlite"
+
+    def attach(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Take back claims a dead relay left behind, and listen for commits."""
+        self._loop = loop
+        for platform, relay in self.by_platform.items():
+            # On SQLite only one relay runs: every leftover claim is ours from a previous life.
+            before = None if self._sqlite else self.clock.now() - LEASE
+            released = relay.store.release(platform, claimed_before=before)
+            if released:
+                log.info("re-queued %s %s messages claimed by a relay that stopped", released, platform)
+
+    def wake(self, platforms: set[str] | None = None) -> None:
+        """Thread-safe: called after a commit, from whichever thread committed."""
+        loop = self._loop
+        if loop is None:
+            return
+        for platform, relay in self.by_platform.items():
+            if platforms is None or platform in platforms:
+                loop.call_soon_threadsafe(relay.wake)
+
+    async def drain(self) -> None:
+        for relay in self.by_platform.values():
+            await relay.drain()
+
+    def run(self, stop: asyncio.Event) -> list[asyncio.Task[None]]:
+        return [asyncio.create_task(relay.run(stop), name=f"relay-{p}") for p, relay in self.by_platform.items()]
+
+
+async def serve(
+    app: App,
+    front: Callable[[ConsoleSession, Callable[[], Awaitable[None]]], Awaitable[int]],
+    *,
+    out: TextIO = sys.stdout,
+    scheduler_enabled: bool = True,
+) -> int:
+    """Run the console (``front``) with the relays and the scheduler until it returns."""
+    loop = asyncio.get_running_loop()
+    session = ConsoleSession(app.core)
+    relays = Relays(app, [(ConsoleSender(session, out), CONSOLE_PACE)])
+    relays.attach(loop)
+    app.wakeup.connect(relays.wake)
+    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake))
+    scheduler = make_scheduler(app.engine) if scheduler_enabled else None
+    stop = asyncio.Event()
+    running = relays.run(stop)
+    try:
+        if scheduler is not None:
+            scheduler.start()
+            install_due_scan(scheduler)
+        return await front(session, relays.drain)
+    finally:
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.gather(*running), timeout=timedelta(seconds=10).total_seconds())
+        tasks.bind(None)

@@ -1,0 +1,79 @@
+"""Who receives something: a scope of chapters and a filter. New kinds of audience (a
+meetup's attendees, a survey's, active mentoring pairs) are added here, in FILTERS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import N_, Translator, language_name
+from bot.members import Member, Role
+from bot.network import Network
+
+if TYPE_CHECKING:
+    from bot.ports import UnitOfWork
+
+MemberFilter = Callable[["UnitOfWork", Member, str], bool]
+
+
+def _coordinates(uow: UnitOfWork, member: Member, arg: str) -> bool:
+    assert member.id is not None
+    grants = uow.members.roles(member.id)
+    return member.has_role(grants, Role.COORDINATOR, member.home_chapter)
+
+
+#: filter name -> (label message id, predicate(uow, member, argument))
+FILTERS: dict[str, tuple[str, MemberFilter]] = {
+    "all": (N_("all members"), lambda uow, m, arg: True),
+    "mentors": (N_("mentors"), lambda uow, m, arg: m.is_mentor),
+    "mentees": (N_("mentees"), lambda uow, m, arg: m.is_mentee),
+    "coordinators": (N_("coordinators"), _coordinates),
+    "lang": (N_("who speak {language}"), lambda uow, m, arg: arg in m.languages),
+}
+
+
+@dataclass(frozen=True)
+class Audience:
+    """``chapters`` empty means every chapter; ``filter`` is a FILTERS key, with an argument
+    after a colon where it takes one (``lang:fr``)."""
+
+    chapters: tuple[str, ...] = ()
+    filter: str = "all"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"chapters": list(self.chapters), "filter": self.filter}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Audience:
+        return cls(chapters=tuple(data.get("chapters", ())), filter=str(data.get("filter", "all")))
+
+    def _split(self) -> tuple[str, str]:
+        name, _, arg = self.filter.partition(":")
+        return name, arg
+
+    def is_valid(self, network: Network) -> bool:
+        name, arg = self._split()
+        if name not in FILTERS or (name == "lang" and arg not in network.languages):
+            return False
+        return all(network.chapter(code) is not None for code in self.chapters)
+
+    def describe(self, _: Translator, network: Network) -> str:
+        where = (
+            ", ".join(c.name for c in network.chapters if c.code in self.chapters)
+            if self.chapters
+            else _("every chapter")
+        )
+        name, arg = self._split()
+        label = _(FILTERS[name][0], language=language_name(arg)) if name in FILTERS else name
+        return f"{where} · {label}"
+
+    def members(self, uow: UnitOfWork) -> list[Member]:
+        name, arg = self._split()
+        predicate = FILTERS[name][1]
+        pool = (
+            [m for code in self.chapters for m in uow.members.list(chapter=code)]
+            if self.chapters
+            else uow.members.list()
+        )
+        return [m for m in pool if predicate(uow, m, arg)]

@@ -1,0 +1,110 @@
+"""Fan an announcement or a reminder out to members: one outbox row per member, in their
+language, on a platform where they can be reached, after their quiet hours."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.announcements import Announcement, AnnouncementStatus
+from bot.delivery import OutboxItem, Target, TargetKind
+from bot.i18n import Catalogs
+from bot.members import Identity, Member
+from bot.network import Network
+from bot.ports import UnitOfWork
+from bot.quiet_hours import next_allowed
+from bot.replies import Text
+
+
+@dataclass(frozen=True)
+class FanOut:
+    queued: int
+    muted: int
+    unreachable: int
+
+
+def reachable_target(identities: list[Identity]) -> Target | None:
+    """The member's first identity that the platform has not refused."""
+    for identity in identities:
+        if not identity.unreachable:
+            return Target(identity.platform, TargetKind.USER, identity.user_id)
+    return None
+
+
+def member_language(member: Member, network: Network) -> str:
+    for lang in [member.preferred_language, member.detected_language, *member.languages]:
+        if lang in network.languages:
+            return str(lang)
+    return network.default_language
+
+
+def _default_zone(member: Member, network: Network) -> str:
+    chapter = network.chapter(member.home_chapter)
+    return chapter.time_zone if chapter else "UTC"
+
+
+def publish(uow: UnitOfWork, network: Network, catalogs: Catalogs, announcement: Announcement, now: datetime) -> FanOut:
+    """Queue the announcement for its whole audience and mark it sent (same transaction)."""
+    assert announcement.id is not None
+    members = [m for m in announcement.audience.members(uow) if m.id is not None]
+    identities = uow.members.identities_of([m.id for m in members if m.id is not None])
+    author = uow.members.get(announcement.author_id) if announcement.author_id else None
+    queued = muted = unreachable = 0
+    for member in members:
+        assert member.id is not None
+        if member.announcements_muted:
+            muted += 1
+            continue
+        target = reachable_target(identities.get(member.id, []))
+        if target is None:
+            unreachable += 1
+            continue
+        lang = member_language(member, network)
+        _ = catalogs.translator(lang)
+        header = _("📣 Announcement from {name}:", name=author.display_name) if author else _("📣 Announcement:")
+        body = announcement.text_for([lang, *member.languages], network.default_language)
+        item = OutboxItem(
+            dedupe_key=f"{announcement.batch}:m{member.id}",
+            target=target,
+            reply=Text(f"{header}\n\n{body}"),
+            not_before=next_allowed(now, member, _default_zone(member, network)),
+            member_id=member.id,
+            batch=announcement.batch,
+        )
+        if uow.outbox.add(item):
+            queued += 1
+    announcement.status = AnnouncementStatus.SENT
+    announcement.sent_at = now
+    announcement.recipients = queued
+    uow.announcements.save(announcement)
+    return FanOut(queued=queued, muted=muted, unreachable=unreachable)
+
+
+def queue_reminders(uow: UnitOfWork, network: Network, now: datetime, limit: int) -> int:
+    """Queue up to ``limit`` due reminders; returns how many were due (0 when none are left)."""
+    due = uow.reminders.due(now, limit)
+    if not due:
+        return 0
+    member_ids = list({r.member_id for r in due})
+    members = uow.members.get_many(member_ids)
+    identities = uow.members.identities_of(member_ids)
+    for reminder in due:
+        member = members.get(reminder.member_id)
+        target = reachable_target(identities.get(reminder.member_id, []))
+        if member is None or target is None:
+            continue
+        lang = member_language(member, network)
+        texts = reminder.texts
+        text = texts.get(lang) or texts.get(network.default_language) or next(iter(texts.values()))
+        uow.outbox.add(
+            OutboxItem(
+                dedupe_key=f"remind:{reminder.key}",
+                target=target,
+                reply=Text(text),
+                not_before=next_allowed(now, member, _default_zone(member, network)),
+                member_id=member.id,
+                batch="reminders",
+            )
+        )
+    uow.reminders.mark_sent([r.id for r in due])
+    return len(due)

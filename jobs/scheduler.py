@@ -1,0 +1,55 @@
+"""APScheduler 3 in the adapters' asyncio loop, with its jobs in the project's database.
+
+Only recurring jobs live here: the due scan (which asks the core what is due and queues
+outbox rows) and coordinators' recurring schedules (cron, in a time zone). Per-item deadlines
+are rows in the database, never one APScheduler job each.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from apscheduler.job import Job
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy import Engine
+
+DUE_SCAN = "twinbot.due_scan"
+JOB_TABLE = "apscheduler_jobs"
+
+
+def make_scheduler(engine: Engine) -> AsyncIOScheduler:
+    """A scheduler whose jobs persist in ``engine``'s database; not started."""
+    return AsyncIOScheduler(
+        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOB_TABLE)},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
+        timezone=ZoneInfo("UTC"),
+    )
+
+
+def install_due_scan(scheduler: AsyncIOScheduler, seconds: float = 30.0) -> Job:
+    """The recurring job that queues whatever is due; idempotent across restarts."""
+    return scheduler.add_job(
+        "jobs.tasks:due_scan",
+        trigger="interval",
+        seconds=seconds,
+        id=DUE_SCAN,
+        name="queue what is due",
+        replace_existing=True,
+    )
+
+
+def add_recurring(
+    scheduler: AsyncIOScheduler,
+    job_id: str,
+    func: str,
+    crontab: str,
+    time_zone: str,
+    kwargs: dict[str, Any] | None = None,
+) -> Job:
+    """A coordinator's recurring schedule, e.g. ``0 9 * * mon`` in Europe/Berlin. ``func`` is
+    a textual reference (``module:function``) so the job survives a restart."""
+    trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(time_zone))
+    return scheduler.add_job(func, trigger=trigger, id=job_id, kwargs=kwargs or {}, replace_existing=True)

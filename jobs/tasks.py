@@ -1,0 +1,45 @@
+"""The functions persistent jobs call. A stored job keeps only a reference to its function,
+so these find the running bot through ``bind()``, which the wiring calls once at start-up."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.context import Services
+from bot.due import DueReport, run_due
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    services: Services
+    wake_relays: Callable[[], None]
+
+
+_runtime: Runtime | None = None
+
+
+def bind(runtime: Runtime | None) -> None:
+    global _runtime
+    _runtime = runtime
+
+
+def _current() -> Runtime:
+    if _runtime is None:
+        raise RuntimeError("jobs.tasks is not bound to a running bot; call jobs.tasks.bind() first")
+    return _runtime
+
+
+async def due_scan() -> DueReport:
+    """Queue what is due. The database work runs in a thread, in short transactions, so the
+    event loop (and the adapters on it) never waits for a large batch."""
+    runtime = _current()
+    report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
+    if report.announcements or report.reminders:
+        log.info("due scan queued %s announcements and %s reminders", report.announcements, report.reminders)
+        runtime.wake_relays()
+    return report

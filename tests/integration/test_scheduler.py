@@ -1,0 +1,106 @@
+"""The scheduler: persistent recurring jobs, and a due scan that never queues twice."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+
+from adapters.bootstrap import App, bootstrap
+from bot.member_admin import import_members
+from config import load_settings
+from jobs import tasks
+from jobs.scheduler import DUE_SCAN, add_recurring, install_due_scan, make_scheduler
+from storage import migrate
+from tests.conftest import Clock
+
+MEMBERS = (
+    "display_name,home_chapter,languages,consent_at,identities\n"
+    + "".join(f"M{n},lyon,fr,2026-01-01T00:00:00+00:00,console:m{n}\n" for n in range(30))
+)
+
+
+@pytest.fixture
+def app(empty_db_url: str, clock: Clock) -> Iterator[App]:
+    application = bootstrap(load_settings(database_url=empty_db_url), clock=clock)
+    with application.uow_factory() as uow:
+        import_members(uow, MEMBERS, application.network)
+    try:
+        yield application
+    finally:
+        tasks.bind(None)
+        application.close()
+
+
+def _add_reminders(app: App, due: datetime, count: int) -> None:
+    with app.uow_factory() as uow:
+        members = uow.members.list()
+        for n in range(count):
+            member = members[n % len(members)]
+            assert member.id is not None
+            uow.reminders.add(f"test:{n}", member.id, due, {"en": f"Reminder {n}", "fr": f"Rappel {n}"})
+        uow.commit()
+
+
+def _outbox_count(app: App) -> int:
+    with app.engine.connect() as connection:
+        return int(connection.exec_driver_sql("SELECT count(*) FROM outbox").scalar() or 0)
+
+
+async def test_jobs_survive_a_restart(app: App) -> None:
+    first = make_scheduler(app.engine)
+    first.start(paused=True)
+    install_due_scan(first, seconds=30)
+    add_recurring(first, "coffee:lyon", "jobs.tasks:due_scan", "0 9 * * mon", "Europe/Berlin")
+    first.shutdown(wait=False)
+
+    second = make_scheduler(app.engine)
+    second.start(paused=True)
+    install_due_scan(second, seconds=30)  # installing again replaces, never duplicates
+    try:
+        jobs = {job.id: job for job in second.get_jobs()}
+        assert set(jobs) == {DUE_SCAN, "coffee:lyon"}
+        coffee = jobs["coffee:lyon"]
+        assert str(coffee.trigger.timezone) == "Europe/Berlin"
+        local = coffee.next_run_time.astimezone(coffee.trigger.timezone)
+        assert (local.weekday(), local.hour, local.minute) == (0, 9, 0)
+    finally:
+        second.shutdown(wait=False)
+
+
+async def test_due_scan_twice_queues_nothing_twice(app: App, clock: Clock) -> None:
+    _add_reminders(app, clock() + timedelta(minutes=5), 50)
+    woken: list[int] = []
+    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=lambda: woken.append(1)))
+    assert (await tasks.due_scan()).reminders == 0  # not due yet
+    clock.advance(minutes=5)
+    first, second = await asyncio.gather(tasks.due_scan(), tasks.due_scan())
+    assert first.reminders + second.reminders == 50
+    assert (await tasks.due_scan()).reminders == 0
+    assert _outbox_count(app) == 50
+    assert woken
+
+
+async def test_scheduler_runs_the_due_scan(app: App, clock: Clock) -> None:
+    _add_reminders(app, clock() - timedelta(seconds=1), 10)
+    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=lambda: None))
+    scheduler = make_scheduler(app.engine)
+    scheduler.start()
+    try:
+        install_due_scan(scheduler, seconds=0.2)
+        for _ in range(100):
+            if _outbox_count(app) == 10:
+                break
+            await asyncio.sleep(0.1)
+        assert _outbox_count(app) == 10
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+async def test_job_table_is_not_migration_drift(app: App) -> None:
+    scheduler = make_scheduler(app.engine)
+    scheduler.start(paused=True)
+    scheduler.shutdown(wait=False)
+    migrate.check(app.settings.database_url)  # raises if alembic sees drift
