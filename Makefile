@@ -32,7 +32,7 @@ bench: $(STAMP)
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)
 	$(VENV)/bin/pybabel extract --no-location --omit-header -k N_ -o bot/locale/twinbot.pot bot
-	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -d bot/locale -D twinbot -i bot/locale/twinbot.pot
+	$(VENV)/bin/pybabel update --no-fuzzy-matching --ignore-obsolete -w 76 -d bot/locale -D twinbot -i bot/locale/twinbot.pot
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -6,16 +6,16 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import TextIO
 
 from adapters.bootstrap import App
 from adapters.console.sender import ConsoleSender
 from adapters.console.session import ConsoleSession
-from bot.delivery import CONSOLE_PACE, PacePolicy, Sender
+from bot.delivery import CONSOLE_PACE, TELEGRAM_PACE, PacePolicy, Sender
 from jobs import tasks
 from jobs.clock import Clock, RealClock
 from jobs.pacing import Pacer
@@ -24,6 +24,8 @@ from jobs.scheduler import install_due_scan, make_scheduler
 from storage.outbox_store import LEASE, OutboxStore
 
 log = logging.getLogger(__name__)
+
+Front = Callable[[ConsoleSession, Callable[[], Awaitable[None]]], Awaitable[int]]
 
 
 class Relays:
@@ -52,7 +54,7 @@ class Relays:
     def wake(self, platforms: set[str] | None = None) -> None:
         """Thread-safe: called after a commit, from whichever thread committed."""
         loop = self._loop
-        if loop is None:
+        if loop is None or loop.is_closed():
             return
         for platform, relay in self.by_platform.items():
             if platforms is None or platform in platforms:
@@ -66,17 +68,36 @@ class Relays:
         return [asyncio.create_task(relay.run(stop), name=f"relay-{p}") for p, relay in self.by_platform.items()]
 
 
+async def _until_signalled() -> int:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    return 0
+
+
 async def serve(
     app: App,
-    front: Callable[[ConsoleSession, Callable[[], Awaitable[None]]], Awaitable[int]],
+    front: Front | None,
     *,
     out: TextIO = sys.stdout,
     scheduler_enabled: bool = True,
+    platforms: bool = True,
 ) -> int:
-    """Run the console (``front``) with the relays and the scheduler until it returns."""
+    """Run the relays, the scheduler and (with ``platforms``) the adapters whose tokens are
+    configured. With ``front`` (the console), until it returns; else until SIGINT/SIGTERM."""
+    from adapters.telegram import TelegramAdapter  # imported only when running
+
     loop = asyncio.get_running_loop()
     session = ConsoleSession(app.core)
-    relays = Relays(app, [(ConsoleSender(session, out), CONSOLE_PACE)])
+    senders: list[tuple[Sender, PacePolicy]] = [(ConsoleSender(session, out), CONSOLE_PACE)]
+    telegram = TelegramAdapter(app.settings, app.core) if platforms and app.settings.telegram_token else None
+    if telegram is not None:
+        await telegram.start()
+        senders.append((telegram.sender, TELEGRAM_PACE))
+    relays = Relays(app, senders)
     relays.attach(loop)
     app.wakeup.connect(relays.wake)
     tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake))
@@ -87,11 +108,15 @@ async def serve(
         if scheduler is not None:
             scheduler.start()
             install_due_scan(scheduler)
-        return await front(session, relays.drain)
+        if front is not None:
+            return await front(session, relays.drain)
+        return await _until_signalled()
     finally:
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         stop.set()
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.gather(*running), timeout=timedelta(seconds=10).total_seconds())
+        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*running), timeout=10)
+        if telegram is not None:
+            await telegram.stop()
         tasks.bind(None)

@@ -90,11 +90,13 @@ async def _run_async(app: App) -> int:
             added = seed_demo(uow, app.network, DEMO_MEMBERS)
         if added:
             print(f"Seeded the demo network: {added} members in {', '.join(c.name for c in app.network.chapters)}.")
-    tokens = [app.settings.telegram_token, app.settings.discord_token]
-    if any(tokens):
-        print("twinbot: the Telegram and Discord adapters are not built yet; opening the console.", file=sys.stderr)
-    print("Demo members you can be: claire (coordinator, Lyon), marie, jonas, yuki, lucia — "
-          "in another terminal run `.venv/bin/twinbot console --user claire`.")
+    if app.settings.telegram_token:
+        print("twinbot is running on Telegram; stop it with Ctrl-C.")
+        return await serve(app, None)
+    print(
+        "Demo members you can be: claire (coordinator, Lyon), marie, jonas, yuki, lucia — "
+        "in another terminal run `.venv/bin/twinbot console --user claire`."
+    )
     return await serve(app, lambda session, drain: run_interactive(session, "visitor", after_line=drain))
 
 
@@ -105,7 +107,7 @@ def _console(app: App, user: str, script: Path | None, locale: str | None) -> in
             session.locale = locale
             return await run_interactive(session, user, after_line=drain)
 
-        return asyncio.run(serve(app, front))
+        return asyncio.run(serve(app, front, platforms=False))
     try:
         lines = script.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
@@ -117,7 +119,7 @@ def _console(app: App, user: str, script: Path | None, locale: str | None) -> in
         return await run_script(session, lines, after_line=drain)
 
     # A script is a reproducible transcript: no background scheduler.
-    return asyncio.run(serve(app, replay, scheduler_enabled=False))
+    return asyncio.run(serve(app, replay, scheduler_enabled=False, platforms=False))
 
 
 def _members(app: App, action: str, path: Path) -> int:

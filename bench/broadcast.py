@@ -163,10 +163,11 @@ def paced_broadcast(directory: str) -> dict[str, Any]:
 
 
 def _noop_rows(engine: Engine) -> None:
+    now = datetime.now(UTC)  # due at once on the real clock
     _queue(
         engine,
         [
-            OutboxItem(f"noop:{n}", Target("console", TargetKind.USER, f"c{n}"), Text(f"message {n}"), START)
+            OutboxItem(f"noop:{n}", Target("console", TargetKind.USER, f"c{n}"), Text(f"message {n}"), now)
             for n in range(NOOP_ROWS)
         ],
     )

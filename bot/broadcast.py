@@ -21,6 +21,7 @@ class FanOut:
     queued: int
     muted: int
     unreachable: int
+    chats: int = 0  # chapter group chats and channels
 
 
 def reachable_target(identities: list[Identity]) -> Target | None:
@@ -73,11 +74,45 @@ def publish(uow: UnitOfWork, network: Network, catalogs: Catalogs, announcement:
         )
         if uow.outbox.add(item):
             queued += 1
+    chats = _to_chapter_chats(uow, network, catalogs, announcement, author, now)
     announcement.status = AnnouncementStatus.SENT
     announcement.sent_at = now
     announcement.recipients = queued
     uow.announcements.save(announcement)
-    return FanOut(queued=queued, muted=muted, unreachable=unreachable)
+    return FanOut(queued=queued, muted=muted, unreachable=unreachable, chats=chats)
+
+
+def _to_chapter_chats(
+    uow: UnitOfWork,
+    network: Network,
+    catalogs: Catalogs,
+    announcement: Announcement,
+    author: Member | None,
+    now: datetime,
+) -> int:
+    """An announcement to a whole chapter also goes to the chapter's group chats, once each,
+    in the chapter's first language that has a text."""
+    if announcement.audience.filter != "all":
+        return 0
+    codes = announcement.audience.chapters or tuple(c.code for c in network.chapters)
+    queued = 0
+    for chapter in (network.chapter(code) for code in codes):
+        if chapter is None:
+            continue
+        lang = next((lang for lang in chapter.languages if lang in announcement.texts), chapter.languages[0])
+        _ = catalogs.translator(lang)
+        header = _("📣 Announcement from {name}:", name=author.display_name) if author else _("📣 Announcement:")
+        body = announcement.text_for(list(chapter.languages), network.default_language)
+        for platform, chat_id in chapter.group_chats:
+            item = OutboxItem(
+                dedupe_key=f"{announcement.batch}:chat:{platform}:{chat_id}",
+                target=Target(platform, TargetKind.CHAT, chat_id),
+                reply=Text(f"{header}\n\n{body}"),
+                not_before=now,
+                batch=announcement.batch,
+            )
+            queued += uow.outbox.add(item)
+    return queued
 
 
 def queue_reminders(uow: UnitOfWork, network: Network, now: datetime, limit: int) -> int:

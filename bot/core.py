@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable
 
 from bot import announce, language_menu, onboarding, profile
-from bot.commands import BY_NAME, Command, allowed
+from bot.commands import BY_NAME, COMMANDS, Command, allowed
 from bot.context import Context, Services
 from bot.dialogs.engine import DialogEngine, parse_action
 from bot.dialogs.state import DialogState
 from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
-from bot.members import Member
+from bot.members import Member, Role
 from bot.ports import UnitOfWork
-from bot.replies import Reply, Text
+from bot.replies import MAX_ACTION_BYTES, OPEN_PRIVATE, Button, Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +131,29 @@ class Core:
         if not allowed(ctx, command):
             return [Text(ctx._("This command is for coordinators."))]
         if command.private_only and not ctx.chat.private:
-            return [Text(ctx._("Please send /{command} to me in a private chat.", command=name))]
+            payload = name if not event.args else f"{name}-{event.args}"
+            link = Button(ctx._("Open a private chat"), f"{OPEN_PRIVATE}{payload}"[:MAX_ACTION_BYTES])
+            return [Text(ctx._("Let's continue this in a private chat."), ((link,),))]
+        if name == "start" and event.args and ctx.chat.private:
+            return self._deep_link(ctx, event)
         return command.handler(ctx, event.args)
+
+    def _deep_link(self, ctx: Context, event: CommandReceived) -> list[Reply]:
+        """``/start profile`` or ``/start announce-status-3``: continue what was asked in a
+        group; onboarding first for someone who is not a member yet."""
+        name, _, rest = event.args.strip().partition("-")
+        command = BY_NAME.get(name.lower())
+        if ctx.member is None or command is None or command.name == "start":
+            return BY_NAME["start"].handler(ctx, "")
+        follow = CommandReceived(
+            chat=event.chat,
+            user_id=event.user_id,
+            display_name=event.display_name,
+            locale=event.locale,
+            command=command.name,
+            args=rest.replace("-", " "),
+        )
+        return self._command(ctx, follow)
 
     def _button(self, ctx: Context, state: DialogState | None, action: str) -> list[Reply]:
         parsed = parse_action(action)
@@ -156,6 +177,30 @@ class Core:
             hello = ctx._("Hello! I am the assistant of {network}. Send /start to join.", network=ctx.network.name)
             return [Text(hello)]
         return [Text(ctx._("I did not understand that. Send /help to see what you can do."))]
+
+    def coordinators_on(self, platform: str) -> list[tuple[str, str]]:
+        """(user id on ``platform``, language) of every coordinator and admin there."""
+        found = []
+        with self.services.uow_factory() as uow:
+            for member in uow.members.list():
+                if member.id is None:
+                    continue
+                grants = uow.members.roles(member.id)
+                if not member.has_role(grants, Role.COORDINATOR):
+                    continue
+                lang = member.preferred_language or self.services.network.default_language
+                found += [(i.user_id, lang) for i in uow.members.identities(member.id) if i.platform == platform]
+        return found
+
+    def command_menu(self, lang: str, *, coordinator: bool) -> list[tuple[str, str]]:
+        """(name, description) of the commands a member (or a coordinator) sees, in ``lang``;
+        adapters register these with their platform."""
+        _ = self.services.catalogs.translator(lang)
+        return [
+            (c.name, _(c.description))
+            for c in COMMANDS
+            if c.role is None or (coordinator and c.role is not None)
+        ]
 
     def _too_long(self, ctx: Context, length: int) -> Text:
         return Text(

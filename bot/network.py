@@ -12,6 +12,7 @@ class Chapter:
     time_zone: str
     languages: tuple[str, ...]
     partners: tuple[str, ...] = ()
+    group_chats: tuple[tuple[str, str], ...] = ()  # (platform, chat id) where announcements go too
 
 
 @dataclass(frozen=True)

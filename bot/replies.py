@@ -8,10 +8,20 @@ from dataclasses import dataclass, field
 MAX_ACTION_BYTES = 64
 
 
+#: A button whose action starts with this opens the bot's private chat and sends
+#: ``/start PAYLOAD`` there (a Telegram deep link; the console sends it itself).
+OPEN_PRIVATE = "open:"
+
+
 @dataclass(frozen=True)
 class Button:
     label: str
     action: str
+
+    @property
+    def private_start(self) -> str | None:
+        """The /start payload if this button opens the private chat, else None."""
+        return self.action[len(OPEN_PRIVATE) :] if self.action.startswith(OPEN_PRIVATE) else None
 
     def __post_init__(self) -> None:
         if len(self.action.encode()) > MAX_ACTION_BYTES:
@@ -24,6 +34,9 @@ class Text:
 
     text: str
     buttons: tuple[tuple[Button, ...], ...] = field(default=())
+    #: True when this message replaces the one whose button was pressed (a toggle, a
+    #: changed choice): platforms that can edit a message do so instead of sending anew.
+    replace: bool = False
 
     @property
     def all_buttons(self) -> list[Button]:

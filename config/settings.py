@@ -35,6 +35,8 @@ class ChapterSettings(BaseModel):
     time_zone: str
     languages: list[str] = Field(min_length=1)
     partners: list[str] = Field(default_factory=list)
+    telegram_chat_id: int | None = None  # the chapter's Telegram group, for announcements
+    discord_channel_id: int | None = None  # the chapter's Discord channel, for announcements
 
     @field_validator("time_zone")
     @classmethod
@@ -90,6 +92,10 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR|CRITICAL)$")
     seed_demo: bool = True
     telegram_token: SecretStr | None = None
+    telegram_base_url: str = Field(default="https://api.telegram.org/bot", pattern=r"^https?://")
+    telegram_webhook_url: str | None = Field(default=None, pattern=r"^https://")
+    telegram_webhook_listen: str = Field(default="127.0.0.1:8443", pattern=r"^[^:]+:\d{1,5}$")
+    telegram_webhook_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     chapters: list[ChapterSettings] = Field(min_length=1)
@@ -137,6 +143,11 @@ class Settings(BaseSettings):
                     time_zone=c.time_zone,
                     languages=tuple(c.languages),
                     partners=tuple(c.partners),
+                    group_chats=tuple(
+                        (platform, str(chat_id))
+                        for platform, chat_id in (("telegram", c.telegram_chat_id), ("discord", c.discord_channel_id))
+                        if chat_id is not None
+                    ),
                 )
                 for c in self.chapters
             ),

@@ -67,6 +67,8 @@ class ConsoleSession:
         offered = text.all_buttons
         for candidate in offered:
             if candidate.label == label:
+                if candidate.private_start is not None:  # a deep link: /start PAYLOAD in private
+                    return self.push(name, f"/start {candidate.private_start}")
                 return self.send(name, ButtonPressed(**self._who(name), action=candidate.action))
         on_offer = " ".join(f"[{b.label}]" for b in offered)
         raise UnknownButton(f"{name} has no button [{label}]; on offer: {on_offer}")

@@ -8,6 +8,7 @@ an older prompt, or a second press on the same one, is recognised as stale and c
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -164,6 +165,7 @@ class DialogEngine:
             state.step = following
             return replies + self._enter(ctx, state)
         if outcome.reprompt:
-            return replies + self._enter(ctx, state)
+            prompt = self._enter(ctx, state)
+            return replies + [dataclasses.replace(r, replace=True) for r in prompt if isinstance(r, Text)]
         ctx.uow.dialogs.put(ctx.chat, state)
         return replies

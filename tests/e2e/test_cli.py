@@ -144,9 +144,11 @@ def test_invalid_toml_is_reported(env: dict[str, str]) -> None:
     assert result.returncode == 2 and "not valid TOML" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_secret_token_never_printed(env: dict[str, str]) -> None:
+def test_secret_token_never_printed(env: dict[str, str], tmp_path: Path) -> None:
     env = dict(env, TWINBOT_TELEGRAM_TOKEN="123456:SECRET-TOKEN-VALUE", TWINBOT_LOG_LEVEL="DEBUG")
-    result = twinbot(env, "run", stdin="/help\n")
+    script = tmp_path / "s.txt"
+    script.write_text("ana: /help\nana: /frobnicate\n", encoding="utf-8")
+    result = twinbot(env, "console", "--script", str(script))
     assert result.returncode == 0
     assert "SECRET-TOKEN-VALUE" not in result.stdout + result.stderr
 

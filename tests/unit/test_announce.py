@@ -54,7 +54,7 @@ def test_announcement_reaches_the_chapter_in_each_language(chat: ConsoleSession,
     assert isinstance(alice_text, Text) and isinstance(bob_text, Text)
     assert "Picnic on Sunday" in alice_text.text and "Claire Example" in alice_text.text
     assert "Pique-nique dimanche" in bob_text.text
-    [(actor, action, details, size, _)] = db.audit
+    [(_actor, action, details, size, _)] = db.audit
     assert action == "announce.send" and size == 3 and details["languages"] == ["en", "fr"]
 
 
