@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import os
 import signal
@@ -15,7 +16,7 @@ from typing import TextIO
 from adapters.bootstrap import App
 from adapters.console.sender import ConsoleSender
 from adapters.console.session import ConsoleSession
-from bot.delivery import CONSOLE_PACE, TELEGRAM_PACE, PacePolicy, Sender
+from bot.delivery import CONSOLE_PACE, DISCORD_PACE, TELEGRAM_PACE, PacePolicy, Sender
 from jobs import tasks
 from jobs.clock import Clock, RealClock
 from jobs.pacing import Pacer
@@ -88,7 +89,8 @@ async def serve(
 ) -> int:
     """Run the relays, the scheduler and (with ``platforms``) the adapters whose tokens are
     configured. With ``front`` (the console), until it returns; else until SIGINT/SIGTERM."""
-    from adapters.telegram import TelegramAdapter  # imported only when running
+    from adapters.discord import DiscordSender, TwinBot  # imported only when running
+    from adapters.telegram import TelegramAdapter
 
     loop = asyncio.get_running_loop()
     session = ConsoleSession(app.core)
@@ -97,6 +99,13 @@ async def serve(
     if telegram is not None:
         await telegram.start()
         senders.append((telegram.sender, TELEGRAM_PACE))
+    discord_bot = TwinBot(app.core, app.settings) if platforms and app.settings.discord_token else None
+    discord_task: asyncio.Task[None] | None = None
+    if discord_bot is not None and app.settings.discord_token is not None:
+        await discord_bot.login(app.settings.discord_token.get_secret_value())
+        discord_task = asyncio.create_task(discord_bot.connect(reconnect=True), name="discord")
+        pace = dataclasses.replace(DISCORD_PACE, global_per_second=app.settings.discord_messages_per_second)
+        senders.append((DiscordSender(discord_bot), pace))
     relays = Relays(app, senders)
     relays.attach(loop)
     app.wakeup.connect(relays.wake)
@@ -119,4 +128,9 @@ async def serve(
             await asyncio.wait_for(asyncio.gather(*running), timeout=10)
         if telegram is not None:
             await telegram.stop()
+        if discord_bot is not None:
+            await discord_bot.close()
+        if discord_task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await discord_task
         tasks.bind(None)

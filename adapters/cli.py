@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from adapters import logs
 from adapters.app import serve
 from adapters.bootstrap import App, bootstrap
 from adapters.console.runner import run_interactive, run_script
@@ -53,9 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"twinbot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Quiet by default in the console; the log still gets warnings and errors.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
+    secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
+    secrets += [settings.telegram_webhook_secret.get_secret_value()] if settings.telegram_webhook_secret else []
+    logs.configure(settings.log_level, secrets)
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
@@ -90,8 +90,13 @@ async def _run_async(app: App) -> int:
             added = seed_demo(uow, app.network, DEMO_MEMBERS)
         if added:
             print(f"Seeded the demo network: {added} members in {', '.join(c.name for c in app.network.chapters)}.")
-    if app.settings.telegram_token:
-        print("twinbot is running on Telegram; stop it with Ctrl-C.")
+    platforms = [
+        name
+        for name, token in (("Telegram", app.settings.telegram_token), ("Discord", app.settings.discord_token))
+        if token
+    ]
+    if platforms:
+        print(f"twinbot is running on {' and '.join(platforms)}; stop it with Ctrl-C.")
         return await serve(app, None)
     print(
         "Demo members you can be: claire (coordinator, Lyon), marie, jonas, yuki, lucia — "

@@ -24,10 +24,11 @@ class FanOut:
     chats: int = 0  # chapter group chats and channels
 
 
-def reachable_target(identities: list[Identity]) -> Target | None:
-    """The member's first identity that the platform has not refused."""
+def reachable_target(identities: list[Identity], skip: tuple[str, ...] = ()) -> Target | None:
+    """The member's first identity that the platform has not refused, on a platform not in
+    ``skip``."""
     for identity in identities:
-        if not identity.unreachable:
+        if not identity.unreachable and identity.platform not in skip:
             return Target(identity.platform, TargetKind.USER, identity.user_id)
     return None
 
@@ -56,7 +57,8 @@ def publish(uow: UnitOfWork, network: Network, catalogs: Catalogs, announcement:
         if member.announcements_muted:
             muted += 1
             continue
-        target = reachable_target(identities.get(member.id, []))
+        skip = () if member.announcement_dms else network.dm_opt_in
+        target = reachable_target(identities.get(member.id, []), skip)
         if target is None:
             unreachable += 1
             continue

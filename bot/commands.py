@@ -19,6 +19,18 @@ Handler = Callable[[Context, str], list[Reply]]
 
 
 @dataclass(frozen=True)
+class Param:
+    """One argument of a command, for platforms with typed options (Discord). The core
+    still receives the arguments as one string, joined by spaces in this order."""
+
+    name: str
+    description: str  # an untranslated message id
+    kind: str = "text"  # "text", "int", "chapter" (a chapter code), "choice"
+    choices: tuple[str, ...] = ()
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     description: str  # an untranslated message id
@@ -26,6 +38,7 @@ class Command:
     needs_member: bool = False
     role: Role | None = None
     private_only: bool = False
+    params: tuple[Param, ...] = ()
 
 
 def _start(ctx: Context, args: str) -> list[Reply]:
@@ -62,7 +75,13 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", N_("join the network"), _start, private_only=True),
     Command("profile", N_("see and edit your profile"), _profile, needs_member=True, private_only=True),
     Command("language", N_("choose the language I use with you"), _language),
-    Command("link", N_("link your account on another platform"), linking.link, private_only=True),
+    Command(
+        "link",
+        N_("link your account on another platform"),
+        linking.link,
+        private_only=True,
+        params=(Param("code", N_("the code you got on your other platform")),),
+    ),
     Command("help", N_("what you can do here"), _help),
     Command("cancel", N_("stop what we are doing"), _cancel),
     Command(
@@ -72,6 +91,7 @@ COMMANDS: tuple[Command, ...] = (
         needs_member=True,
         role=Role.COORDINATOR,
         private_only=True,
+        params=(Param("chapter", N_("only this chapter"), kind="chapter"),),
     ),
     Command(
         "announce",
@@ -80,6 +100,15 @@ COMMANDS: tuple[Command, ...] = (
         needs_member=True,
         role=Role.COORDINATOR,
         private_only=True,
+        params=(
+            Param(
+                "action",
+                N_("what to do: a new announcement if empty"),
+                kind="choice",
+                choices=("list", "status", "cancel"),
+            ),
+            Param("id", N_("the announcement's number"), kind="int"),
+        ),
     ),
 )
 

@@ -178,6 +178,41 @@ class Core:
             return [Text(hello)]
         return [Text(ctx._("I did not understand that. Send /help to see what you can do."))]
 
+    def translate_for(self, event: AnyEvent, msgid: str, **values: object) -> str:
+        """A message in the language the core would answer ``event`` in (for adapter
+        notices such as "check your direct messages")."""
+        with self.services.uow_factory() as uow:
+            member = uow.members.by_identity(event.chat.platform, event.user_id)
+            lang = self._language(uow, event, member, uow.dialogs.get(event.chat))
+        return self.services.catalogs.translator(lang)(msgid, **values)
+
+    def sync_platform_roles(self, platform: str, user_id: str, chapters: set[str]) -> None:
+        """Make the coordinator grants that come from ``platform`` (e.g. a Discord role
+        mapped to a chapter) match ``chapters``; grants made by an operator stay as they are.
+        The core checks these grants like any other."""
+        known = {c.code for c in self.services.network.chapters}
+        wanted = chapters & known
+        with self.services.uow_factory() as uow:
+            member = uow.members.by_identity(platform, user_id)
+            if member is None or member.id is None:
+                return
+            grants = [g for g in uow.members.roles(member.id) if g.role is Role.COORDINATOR]
+            synced = {g.chapter for g in grants if g.source == platform and g.chapter}
+            manual = {g.chapter for g in grants if g.source != platform}
+            added = [
+                c
+                for c in sorted(wanted - synced - manual)
+                if uow.members.grant(member.id, Role.COORDINATOR, c, platform)
+            ]
+            removed = [
+                c for c in sorted(synced - wanted) if uow.members.revoke(member.id, Role.COORDINATOR, c, platform)
+            ]
+            if not added and not removed:
+                return
+            details: dict[str, object] = {"platform": platform, "granted": added, "revoked": removed}
+            uow.audit.record(member.id, "roles.sync", details, None, self.services.clock())
+            uow.commit()
+
     def coordinators_on(self, platform: str) -> list[tuple[str, str]]:
         """(user id on ``platform``, language) of every coordinator and admin there."""
         found = []
@@ -196,11 +231,7 @@ class Core:
         """(name, description) of the commands a member (or a coordinator) sees, in ``lang``;
         adapters register these with their platform."""
         _ = self.services.catalogs.translator(lang)
-        return [
-            (c.name, _(c.description))
-            for c in COMMANDS
-            if c.role is None or (coordinator and c.role is not None)
-        ]
+        return [(c.name, _(c.description)) for c in COMMANDS if c.role is None or (coordinator and c.role is not None)]
 
     def _too_long(self, ctx: Context, length: int) -> Text:
         return Text(

@@ -19,6 +19,7 @@ class RoleGrant:
 
     role: Role
     chapter: str | None = None
+    source: str = ""  # "" when an operator or admin granted it; a platform when synced from there
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Member:
     announcements_muted: bool = False
     quiet_start: int | None = None  # local hour when quiet hours begin (0-23)
     quiet_end: int | None = None  # local hour when they end
+    announcement_dms: bool = False  # opted in to announcements by DM where a platform needs it (Discord)
     id: int | None = None
 
     def has_role(self, grants: list[RoleGrant], role: Role, chapter: str | None = None) -> bool:

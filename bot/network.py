@@ -21,6 +21,9 @@ class Network:
     default_language: str
     languages: tuple[str, ...]
     chapters: tuple[Chapter, ...] = field(default=())
+    #: Platforms where announcements reach a member by DM only if they opted in (Discord
+    #: quarantines bots that open many DMs); the chapter channel carries them there.
+    dm_opt_in: tuple[str, ...] = ("discord",)
 
     def chapter(self, code: str | None) -> Chapter | None:
         for chapter in self.chapters:

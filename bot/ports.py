@@ -55,8 +55,12 @@ class MemberRepository(Protocol):
 
     def roles(self, member_id: int) -> builtins.list[RoleGrant]: ...
 
-    def grant(self, member_id: int, role: Role, chapter: str | None) -> bool:
-        """Give a role; returns False if the member had it already."""
+    def grant(self, member_id: int, role: Role, chapter: str | None, source: str = "") -> bool:
+        """Give a role; returns False if the member had it already (from any source)."""
+        ...
+
+    def revoke(self, member_id: int, role: Role, chapter: str | None, source: str) -> bool:
+        """Take back a role granted from ``source``; False if there was none."""
         ...
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from babel.dates import format_date
 
 from bot.context import Context
@@ -15,6 +17,7 @@ from bot.replies import Button, Reply, Text, rows
 DIALOG = "profile"
 ACTION_PREFIX = "p"
 MUTE = "mute"
+DMS = "dms"
 
 
 def profile_card(ctx: Context, member: Member) -> Text:
@@ -55,7 +58,26 @@ def profile_card(ctx: Context, member: Member) -> Text:
     buttons.append(Button(f"🌐 {reply_language}", "lang:menu"))
     mute = ctx._("Unmute announcements") if member.announcements_muted else ctx._("Mute announcements")
     buttons.append(Button(f"🔔 {mute}" if member.announcements_muted else f"🔕 {mute}", f"{ACTION_PREFIX}:{MUTE}"))
+    opt_in = _opt_in_platforms(ctx, member)
+    if opt_in:
+        dms = ctx._("No announcements by DM") if member.announcement_dms else ctx._("Announcements by DM")
+        buttons.append(Button(f"📬 {dms}", f"{ACTION_PREFIX}:{DMS}"))
+        lines.insert(
+            -1,
+            ctx._(
+                "Announcements by direct message on {platforms}: {value}",
+                platforms=", ".join(p.capitalize() for p in opt_in),
+                value=ctx._("yes") if member.announcement_dms else ctx._("no, in the chapter channel"),
+            ),
+        )
     return Text("\n".join(lines), rows(*buttons))
+
+
+def _opt_in_platforms(ctx: Context, member: Member) -> list[str]:
+    if member.id is None or not ctx.network.dm_opt_in:
+        return []
+    used = {i.platform for i in ctx.uow.members.identities(member.id)}
+    return [p for p in ctx.network.dm_opt_in if p in used]
 
 
 def show_profile(ctx: Context) -> list[Reply]:
@@ -76,12 +98,15 @@ EDIT_DIALOG = Dialog(name=DIALOG, steps=FIELD_STEPS, order=(), on_finish=_after_
 
 def edit_field(ctx: Context, field: str) -> list[Reply] | None:
     """Start editing ``field`` (or toggle muting); None if there is no such field."""
-    if field not in FIELD_STEPS and field != MUTE:
+    if field not in FIELD_STEPS and field not in (MUTE, DMS):
         return None
     if ctx.member is None:
         return [Text(ctx._("You are not a member yet. Send /start to join."))]
-    if field == MUTE:
-        ctx.member.announcements_muted = not ctx.member.announcements_muted
+    if field in (MUTE, DMS):
+        if field == MUTE:
+            ctx.member.announcements_muted = not ctx.member.announcements_muted
+        else:
+            ctx.member.announcement_dms = not ctx.member.announcement_dms
         ctx.uow.members.save(ctx.member)
-        return [profile_card(ctx, ctx.member)]
+        return [dataclasses.replace(profile_card(ctx, ctx.member), replace=True)]
     return ctx.dialogs.start(ctx, DIALOG, step=field)

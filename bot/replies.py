@@ -37,6 +37,9 @@ class Text:
     #: True when this message replaces the one whose button was pressed (a toggle, a
     #: changed choice): platforms that can edit a message do so instead of sending anew.
     replace: bool = False
+    #: True when the core waits for a free-text answer to this message (a dialog step that
+    #: takes text): platforms without a chat box in context (Discord buttons) offer a form.
+    expects_text: bool = False
 
     @property
     def all_buttons(self) -> list[Button]:

@@ -37,6 +37,7 @@ class ChapterSettings(BaseModel):
     partners: list[str] = Field(default_factory=list)
     telegram_chat_id: int | None = None  # the chapter's Telegram group, for announcements
     discord_channel_id: int | None = None  # the chapter's Discord channel, for announcements
+    discord_coordinator_role: str | None = None  # members with this role on the network's server coordinate
 
     @field_validator("time_zone")
     @classmethod
@@ -59,6 +60,7 @@ class NetworkSettings(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
     max_text_length: int = Field(default=1000, gt=0, le=4000)
     link_code_minutes: int = Field(default=10, gt=0, le=1440)
+    dm_opt_in_platforms: list[str] = Field(default_factory=lambda: ["discord"])
 
     @field_validator("languages")
     @classmethod
@@ -97,6 +99,8 @@ class Settings(BaseSettings):
     telegram_webhook_listen: str = Field(default="127.0.0.1:8443", pattern=r"^[^:]+:\d{1,5}$")
     telegram_webhook_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
+    discord_messages_per_second: int = Field(default=5, gt=0, le=50)  # relay pace; a new DM costs 2 requests
+    discord_guild_id: int | None = None  # the network's server: commands sync there; roles map there only
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     chapters: list[ChapterSettings] = Field(min_length=1)
 
@@ -136,6 +140,7 @@ class Settings(BaseSettings):
             name=self.network.name,
             default_language=self.network.default_language,
             languages=tuple(self.network.languages),
+            dm_opt_in=tuple(self.network.dm_opt_in_platforms),
             chapters=tuple(
                 Chapter(
                     code=c.code,

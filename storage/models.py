@@ -90,6 +90,7 @@ class MemberRow(Base):
     announcements_muted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)
+    announcement_dms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -117,6 +118,7 @@ class RoleRow(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
     role: Mapped[str] = mapped_column(String(32))
     chapter: Mapped[str] = mapped_column(String(64), default=NETWORK_WIDE)
+    source: Mapped[str] = mapped_column(String(16), default="", server_default="")
 
 
 class DialogStateRow(Base):

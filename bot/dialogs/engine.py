@@ -147,9 +147,10 @@ class DialogEngine:
 
     def _enter(self, ctx: Context, state: DialogState) -> list[Reply]:
         state.seq += 1
-        prompt = self._step(state).prompt(ctx, state)  # a prompt may initialise state.data
+        step = self._step(state)
+        prompt = step.prompt(ctx, state)  # a prompt may initialise state.data
         ctx.uow.dialogs.put(ctx.chat, state)
-        return [prompt]
+        return [dataclasses.replace(prompt, expects_text=step.on_text is not None)]
 
     def _apply(self, ctx: Context, state: DialogState, outcome: Outcome) -> list[Reply]:
         dialog = self._dialogs[state.dialog]

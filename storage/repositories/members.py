@@ -172,22 +172,38 @@ class SqlMemberRepository:
         rows = self._session.scalars(
             select(RoleRow).where(RoleRow.member_id == member_id).order_by(RoleRow.id)
         )
-        return [RoleGrant(Role(row.role), row.chapter or None) for row in rows]
+        return [RoleGrant(Role(row.role), row.chapter or None, row.source) for row in rows]
 
-    def grant(self, member_id: int, role: Role, chapter: str | None) -> bool:
+    def grant(self, member_id: int, role: Role, chapter: str | None, source: str = "") -> bool:
         stored_chapter = chapter or NETWORK_WIDE
         if self._has_grant(member_id, role, stored_chapter):
             return False
         try:
             with self._session.begin_nested():
                 self._session.add(
-                    RoleRow(member_id=member_id, role=role.value, chapter=stored_chapter)
+                    RoleRow(member_id=member_id, role=role.value, chapter=stored_chapter, source=source)
                 )
         except IntegrityError:
             if self._has_grant(member_id, role, stored_chapter):
                 return False
             raise
         return True
+
+    def revoke(self, member_id: int, role: Role, chapter: str | None, source: str) -> bool:
+        rows = builtins.list(
+            self._session.scalars(
+                select(RoleRow).where(
+                    RoleRow.member_id == member_id,
+                    RoleRow.role == role.value,
+                    RoleRow.chapter == (chapter or NETWORK_WIDE),
+                    RoleRow.source == source,
+                )
+            )
+        )
+        for row in rows:
+            self._session.delete(row)
+        self._session.flush()
+        return bool(rows)
 
     def _has_grant(self, member_id: int, role: Role, stored_chapter: str) -> bool:
         found = self._session.scalar(
@@ -219,6 +235,7 @@ def _to_member(row: MemberRow) -> Member:
         announcements_muted=row.announcements_muted,
         quiet_start=row.quiet_start,
         quiet_end=row.quiet_end,
+        announcement_dms=row.announcement_dms,
     )
 
 
@@ -241,3 +258,4 @@ def _copy_to_row(member: Member, row: MemberRow) -> None:
     row.announcements_muted = member.announcements_muted
     row.quiet_start = member.quiet_start
     row.quiet_end = member.quiet_end
+    row.announcement_dms = member.announcement_dms

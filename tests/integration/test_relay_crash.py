@@ -39,7 +39,9 @@ _identities: Table = IdentityRow.__table__  # type: ignore[assignment]
 def members_csv(count: int) -> str:
     chapters = ("lyon", "frankfurt", "yokohama")
     lines = ["display_name,home_chapter,languages,consent_at,identities"]
-    lines += [f"Member {n},{chapters[n % 3]},en,2026-01-01T00:00:00+00:00,{PLATFORM}:{5_000_000 + n}" for n in range(count)]
+    lines += [
+        f"Member {n},{chapters[n % 3]},en,2026-01-01T00:00:00+00:00,{PLATFORM}:{5_000_000 + n}" for n in range(count)
+    ]
     return "\n".join(lines) + "\n"
 
 

@@ -21,7 +21,7 @@ TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
     "reminders",
     "audit_log",
 }
-LATEST = "0002"
+LATEST = "0003"
 
 
 def _head() -> str | None:

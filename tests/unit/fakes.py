@@ -24,6 +24,7 @@ class FakeDatabase:
     members: dict[int, Member] = field(default_factory=dict)
     identities: dict[tuple[str, str], int] = field(default_factory=dict)
     roles: set[tuple[int, Role, str | None]] = field(default_factory=set)
+    role_sources: dict[tuple[int, Role, str | None], str] = field(default_factory=dict)
     dialogs: dict[tuple[str, str], DialogState] = field(default_factory=dict)
     link_codes: dict[str, tuple[int, datetime, bool]] = field(default_factory=dict)
     unreachable: set[tuple[str, str]] = field(default_factory=set)
@@ -82,13 +83,27 @@ class FakeMembers:
         self.db.identities[(platform, user_id)] = member_id
 
     def roles(self, member_id: int) -> list[RoleGrant]:
-        return [RoleGrant(r, c) for m, r, c in sorted(self.db.roles, key=str) if m == member_id]
+        return [
+            RoleGrant(r, c, self.db.role_sources.get((m, r, c), ""))
+            for m, r, c in sorted(self.db.roles, key=str)
+            if m == member_id
+        ]
 
-    def grant(self, member_id: int, role: Role, chapter: str | None) -> bool:
+    def grant(self, member_id: int, role: Role, chapter: str | None, source: str = "") -> bool:
         key = (member_id, role, chapter)
         if key in self.db.roles:
             return False
         self.db.roles.add(key)
+        if source:
+            self.db.role_sources[key] = source
+        return True
+
+    def revoke(self, member_id: int, role: Role, chapter: str | None, source: str) -> bool:
+        key = (member_id, role, chapter)
+        if key not in self.db.roles or self.db.role_sources.get(key, "") != source:
+            return False
+        self.db.roles.discard(key)
+        self.db.role_sources.pop(key, None)
         return True
 
 
@@ -225,7 +240,7 @@ class FakeUnitOfWork:
 
     def commit(self) -> None:
         for name in (
-            "members", "identities", "roles", "dialogs", "link_codes", "unreachable", "outbox",
+            "members", "identities", "roles", "role_sources", "dialogs", "link_codes", "unreachable", "outbox",
             "announcements", "reminders", "audit",
         ):
             setattr(self.shared, name, copy.deepcopy(getattr(self.work, name)))

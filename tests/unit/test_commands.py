@@ -80,3 +80,20 @@ def test_locale_hint_used_for_visitors(core: Core) -> None:
     chat = ChatRef("telegram", "5", private=True)
     plain = core.handle(TextReceived(chat=chat, user_id="5", display_name="A", text="ok"))
     assert "Send /start to join" in texts(plain)
+
+
+def test_platform_roles_sync_without_touching_operator_grants(
+    chat: ConsoleSession, db: FakeDatabase, core: Core
+) -> None:
+    onboard_english(chat)
+    [alice] = db.members.values()
+    assert alice.id is not None
+    db.roles.add((alice.id, Role.COORDINATOR, "frankfurt"))  # granted by an operator
+    core.sync_platform_roles("console", "alice", {"lyon", "frankfurt", "atlantis"})
+    assert db.roles == {(alice.id, Role.COORDINATOR, "frankfurt"), (alice.id, Role.COORDINATOR, "lyon")}
+    assert "Lyon: 1 members" in texts(chat.push("alice", "/members lyon"))
+    core.sync_platform_roles("console", "alice", set())  # the platform role was removed
+    assert db.roles == {(alice.id, Role.COORDINATOR, "frankfurt")}
+    assert "do not coordinate" in texts(chat.push("alice", "/members lyon"))
+    assert [a for _, a, _, _, _ in db.audit] == ["roles.sync", "roles.sync"]
+    core.sync_platform_roles("console", "nobody", {"lyon"})  # not a member: nothing happens
