@@ -28,6 +28,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/core_throughput.py
 	$(PY) bench/language.py
+	$(PY) bench/broadcast.py
+	$(PY) bench/reminders.py
 
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)

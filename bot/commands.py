@@ -50,7 +50,8 @@ def _profile(ctx: Context, args: str) -> list[Reply]:
 
 
 def _language(ctx: Context, args: str) -> list[Reply]:
-    return language_menu.menu(ctx)
+    code = args.strip().lower()
+    return language_menu.on_button(ctx, code) if code in ctx.network.languages else language_menu.menu(ctx)
 
 
 def _cancel(ctx: Context, args: str) -> list[Reply]:

@@ -13,7 +13,8 @@ from bot.dialogs.state import DialogState
 from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
 from bot.members import Member, Role
 from bot.ports import UnitOfWork
-from bot.replies import MAX_ACTION_BYTES, OPEN_PRIVATE, Button, Reply, Text
+from bot.private_chat import continue_in_private, start_payload
+from bot.replies import Reply, Text
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,7 @@ class Core:
         if not allowed(ctx, command):
             return [Text(ctx._("This command is for coordinators."))]
         if command.private_only and not ctx.chat.private:
-            payload = name if not event.args else f"{name}-{event.args}"
-            link = Button(ctx._("Open a private chat"), f"{OPEN_PRIVATE}{payload}"[:MAX_ACTION_BYTES])
-            return [Text(ctx._("Let's continue this in a private chat."), ((link,),))]
+            return continue_in_private(ctx, start_payload(name, event.args))
         if name == "start" and event.args and ctx.chat.private:
             return self._deep_link(ctx, event)
         return command.handler(ctx, event.args)
@@ -143,7 +142,7 @@ class Core:
         group; onboarding first for someone who is not a member yet."""
         name, _, rest = event.args.strip().partition("-")
         command = BY_NAME.get(name.lower())
-        if ctx.member is None or command is None or command.name == "start":
+        if command is None or command.name == "start" or (command.needs_member and ctx.member is None):
             return BY_NAME["start"].handler(ctx, "")
         follow = CommandReceived(
             chat=event.chat,

@@ -8,6 +8,7 @@ from bot.dialogs.state import DialogState
 from bot.i18n import language_name
 from bot.members import Member
 from bot.ports import IdentityTaken
+from bot.private_chat import continue_in_private
 from bot.profile import profile_card
 from bot.profile_fields import FIELD_STEPS
 from bot.replies import Reply, Text, rows
@@ -92,6 +93,8 @@ def start(ctx: Context, language: str | None = None) -> list[Reply]:
             Text(ctx._("You are already a member, {name}. Here is your profile:", name=ctx.member.display_name)),
             profile_card(ctx, ctx.member),
         ]
+    if not ctx.chat.private:  # a dialog with personal data never runs in a shared chat
+        return continue_in_private(ctx, "start")
     if language is not None:
         ctx.set_language(language)
         return ctx.dialogs.start(ctx, DIALOG, step="consent", data={"lang": language})

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -66,6 +68,11 @@ class Relay:
         self._rng = rng or random.Random()
         self._wake = asyncio.Event()
         self.outcomes: dict[str, int] = {}
+        # One thread for this relay's database work: its calls queue there instead of
+        # contending for the connection pool (and SQLite's writer lock) among themselves.
+        self._db_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"relay-{self.platform}")
+        self._unmarked: list[tuple[int, asyncio.Future[None]]] = []
+        self._marking: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -76,6 +83,9 @@ class Relay:
         rows were handled."""
         handled = 0
         while True:
+            pause = self.pacer.paused_until - self.clock.monotonic()
+            if pause > 0:  # the platform asked us to wait (429): claim nothing until then
+                await self.clock.sleep(pause)
             batch = await self._db(self.store.claim, self.platform, self.clock.now(), self.settings.batch_size)
             if not batch:
                 return handled
@@ -96,10 +106,13 @@ class Relay:
                 await self._idle(stop)
         finally:
             await self._db(self.store.release, self.platform, mine=True)
+            self._db_thread.shutdown(wait=False)
 
     async def _db(self, call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Database work runs in a thread: the loop (and the adapters on it) never waits."""
-        return await asyncio.to_thread(call, *args, **kwargs)
+        """Database work runs in this relay's thread: the loop (and the adapters on it)
+        never waits for the database."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._db_thread, functools.partial(call, *args, **kwargs))
 
     async def _idle(self, stop: asyncio.Event) -> None:
         delay = self.settings.idle_poll
@@ -129,8 +142,7 @@ class Relay:
             wait = self.pacer.delay(row.target)
             if key in seen or wait > 1.0:
                 later = self.clock.now() + timedelta(seconds=max(wait, 1.0))
-                reason = "waiting for the chat's rate limit"
-                await self._db(self.store.retry, row.id, later, reason, count_attempt=False)
+                await self._db(self.store.defer, row.id, later)
                 continue
             seen.add(key)
             queue.put_nowait(row)
@@ -168,7 +180,29 @@ class Relay:
             self._record(await self._db(self._retry_or_give_up, row, exc))
         else:
             self._record(Status.SENT)
-            await self._db(self.store.sent, row.id, self.clock.now())
+            await self._mark_sent(row.id)
+
+    async def _mark_sent(self, row_id: int) -> None:
+        """Record a send before the worker takes another message. Marks that pile up while
+        one commit runs go together in the next: fewer commits, and still never more
+        accepted-but-unmarked messages than there are workers."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._unmarked.append((row_id, future))
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._flush_marks())
+        await future
+
+    async def _flush_marks(self) -> None:
+        while self._unmarked:
+            batch, self._unmarked = self._unmarked, []
+            try:
+                await self._db(self.store.sent_many, [row_id for row_id, _ in batch], self.clock.now())
+            except Exception as exc:
+                for _, future in batch:
+                    future.set_exception(exc)
+            else:
+                for _, future in batch:
+                    future.set_result(None)
 
     def _retry_or_give_up(self, row: Claimed, exc: Exception) -> str:
         reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Table, and_, func, select, update
+from sqlalchemy import Engine, Integer, Table, Update, and_, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.delivery import Status, Target, TargetKind
@@ -20,6 +20,61 @@ from storage.models import IdentityRow, OutboxRow
 
 _outbox: Table = OutboxRow.__table__  # type: ignore[assignment]
 _identities: Table = IdentityRow.__table__  # type: ignore[assignment]
+
+
+def _claim_statement(postgres: bool) -> Update:
+    due = (
+        select(_outbox.c.id)
+        .where(
+            _outbox.c.platform == bindparam("b_platform"),
+            _outbox.c.status == Status.QUEUED.value,
+            _outbox.c.next_attempt_at <= bindparam("due_at"),
+        )
+        .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
+        .limit(bindparam("batch_limit", type_=Integer))
+    )
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(_outbox)
+        .where(_outbox.c.id.in_(due.scalar_subquery()))
+        .values(status=Status.SENDING.value, claimed_by=bindparam("claimer"), claimed_at=bindparam("claimed"))
+        .returning(
+            _outbox.c.id,
+            _outbox.c.dedupe_key,
+            _outbox.c.platform,
+            _outbox.c.target_kind,
+            _outbox.c.target_id,
+            _outbox.c.payload,
+            _outbox.c.attempts,
+            _outbox.c.member_id,
+            _outbox.c.batch,
+        )
+    )
+
+
+def _finish_statement(**values: Any) -> Update:
+    """An UPDATE of one claimed row (only if this relay still holds the claim) that ends
+    the claim. Built once: the relay runs these for every message."""
+    return (
+        update(_outbox)
+        .where(_outbox.c.id == bindparam("row_id"), _outbox.c.claimed_by == bindparam("claimer"))
+        .values(claimed_by=None, claimed_at=None, **values)
+    )
+
+
+# Prepared once, bound per call: building statements was half of the relay's cost.
+_CLAIM = _claim_statement(postgres=False)
+_CLAIM_POSTGRES = _claim_statement(postgres=True)
+_SENT = _finish_statement(status=Status.SENT.value, sent_at=bindparam("at"), attempts=_outbox.c.attempts + 1)
+_RETRY = _finish_statement(
+    status=Status.QUEUED.value,
+    next_attempt_at=bindparam("at"),
+    last_error=bindparam("error"),
+    attempts=_outbox.c.attempts + bindparam("counted", type_=Integer),
+)
+_DEFER = _finish_statement(status=Status.QUEUED.value, next_attempt_at=bindparam("at"))
+_GIVE_UP = _finish_statement(status=bindparam("final"), last_error=bindparam("error"), attempts=_outbox.c.attempts + 1)
 
 
 @dataclass(frozen=True)
@@ -41,36 +96,10 @@ class OutboxStore:
 
     def claim(self, platform: str, now: datetime, limit: int) -> list[Claimed]:
         """Take up to ``limit`` due rows of ``platform`` for this relay, oldest first."""
-        due = (
-            select(_outbox.c.id)
-            .where(
-                _outbox.c.platform == platform,
-                _outbox.c.status == Status.QUEUED.value,
-                _outbox.c.next_attempt_at <= now,
-            )
-            .order_by(_outbox.c.next_attempt_at, _outbox.c.id)
-            .limit(limit)
-        )
-        if self._postgres:
-            due = due.with_for_update(skip_locked=True)
-        statement = (
-            update(_outbox)
-            .where(_outbox.c.id.in_(due.scalar_subquery()))
-            .values(status=Status.SENDING.value, claimed_by=self.claimer, claimed_at=now)
-            .returning(
-                _outbox.c.id,
-                _outbox.c.dedupe_key,
-                _outbox.c.platform,
-                _outbox.c.target_kind,
-                _outbox.c.target_id,
-                _outbox.c.payload,
-                _outbox.c.attempts,
-                _outbox.c.member_id,
-                _outbox.c.batch,
-            )
-        )
+        statement = _CLAIM_POSTGRES if self._postgres else _CLAIM
+        params = {"b_platform": platform, "due_at": now, "claimed": now, "claimer": self.claimer, "batch_limit": limit}
         with self._engine.begin() as connection:
-            rows = connection.execute(statement).all()
+            rows = connection.execute(statement, params).all()
         claimed = [
             Claimed(
                 id=row.id,
@@ -85,28 +114,29 @@ class OutboxStore:
         ]
         return sorted(claimed, key=lambda c: c.id)
 
-    def _finish(self, row_id: int, **values: Any) -> None:
+    def _finish(self, statement: Update, row_id: int, **params: Any) -> None:
         with self._engine.begin() as connection:
-            connection.execute(
-                update(_outbox)
-                .where(_outbox.c.id == row_id, _outbox.c.claimed_by == self.claimer)
-                .values(claimed_by=None, claimed_at=None, **values)
-            )
+            connection.execute(statement, {"row_id": row_id, "claimer": self.claimer, **params})
 
     def sent(self, row_id: int, now: datetime) -> None:
-        self._finish(row_id, status=Status.SENT.value, sent_at=now, attempts=_outbox.c.attempts + 1)
+        self._finish(_SENT, row_id, at=now)
+
+    def sent_many(self, row_ids: list[int], now: datetime) -> None:
+        """Mark several rows sent in one transaction (one statement, many parameter sets)."""
+        if not row_ids:
+            return
+        with self._engine.begin() as connection:
+            connection.execute(_SENT, [{"row_id": i, "claimer": self.claimer, "at": now} for i in row_ids])
 
     def retry(self, row_id: int, at: datetime, error: str, *, count_attempt: bool = True) -> None:
-        self._finish(
-            row_id,
-            status=Status.QUEUED.value,
-            next_attempt_at=at,
-            last_error=error[:500],
-            attempts=_outbox.c.attempts + (1 if count_attempt else 0),
-        )
+        self._finish(_RETRY, row_id, at=at, error=error[:500], counted=1 if count_attempt else 0)
+
+    def defer(self, row_id: int, at: datetime) -> None:
+        """Back to the queue until ``at``, as it was: no attempt counted, no error recorded."""
+        self._finish(_DEFER, row_id, at=at)
 
     def give_up(self, row_id: int, error: str, status: Status = Status.FAILED) -> None:
-        self._finish(row_id, status=status.value, last_error=error[:500], attempts=_outbox.c.attempts + 1)
+        self._finish(_GIVE_UP, row_id, error=error[:500], final=status.value)
 
     def unreachable(self, row: Claimed, error: str, now: datetime) -> Target | None:
         """Mark the row and its identity unreachable; re-queue it to the member's next

@@ -9,7 +9,14 @@ from typing import Any
 import discord
 from discord.ext import commands
 
-from adapters.discord.render import PLATFORM, ActionButton, WriteButton, message_kwargs
+from adapters.discord.render import (
+    MODAL_ID,
+    PLATFORM,
+    ActionButton,
+    WriteButton,
+    message_kwargs,
+    submitted_answer,
+)
 from adapters.discord.slash import CatalogTranslator, all_commands
 from bot.commands import Command
 from bot.core import Core
@@ -47,6 +54,14 @@ class TwinBot(commands.Bot):
             await self.tree.sync(guild=guild)
         else:
             await self.tree.sync()
+
+    async def on_interaction(self, interaction: discord.Interaction[Any]) -> None:
+        """Form submissions, also for forms opened before a restart."""
+        data: dict[str, Any] = dict(interaction.data or {})
+        if interaction.type is discord.InteractionType.modal_submit and data.get("custom_id") == MODAL_ID:
+            text = submitted_answer(data.get("components", []))
+            if text is not None:
+                await self.twinbot.on_text_answer(interaction, text)
 
     async def on_message(self, message: discord.Message) -> None:
         if message.author.bot or message.guild is not None:
@@ -140,7 +155,10 @@ class DiscordAdapter:
         done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER)
         deferred = not done
         if deferred:
-            await interaction.response.defer(ephemeral=ephemeral, thinking=True)
+            # A button's message is edited later (no "thinking" message); a command's
+            # answer follows the "thinking…" placeholder.
+            component = interaction.type is discord.InteractionType.component
+            await interaction.response.defer(ephemeral=ephemeral, thinking=not component)
         replies = await work
         replies = await self._continue_in_dm(interaction, event, replies)
         await self._send(interaction, replies, ephemeral=ephemeral, deferred=deferred)
@@ -168,9 +186,8 @@ class DiscordAdapter:
             for reply in await self._handle(follow):
                 await dm.send(**message_kwargs(reply))
         except discord.Forbidden:
-            text = self.core.translate_for(event, DM_CLOSED)
-            return [Text(text)]
-        return [Text(self.core.translate_for(event, DM_SENT))]
+            return [Text(await asyncio.to_thread(self.core.translate_for, event, DM_CLOSED))]
+        return [Text(await asyncio.to_thread(self.core.translate_for, event, DM_SENT))]
 
     async def _send(
         self, interaction: discord.Interaction[Any], replies: list[Reply], *, ephemeral: bool, deferred: bool

@@ -55,19 +55,42 @@ class WriteButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=r"^tb
         await interaction.response.send_modal(AnswerModal(prompt))
 
 
+MODAL_ID = "tbw:modal"
+ANSWER_ID = "tbw:answer"
+
+
 class AnswerModal(discord.ui.Modal):
+    """The form for a free-text answer. Its submission is handled from the raw interaction
+    (``TwinBot.on_interaction``), not here, so that a form opened before a restart still
+    arrives after it."""
+
     def __init__(self, prompt: str) -> None:
         title = (prompt.splitlines()[0] if prompt else "twinbot")[:45] or "twinbot"
-        super().__init__(title=title, timeout=900)
+        super().__init__(title=title, timeout=None, custom_id=MODAL_ID)
         self.answer: discord.ui.TextInput[AnswerModal] = discord.ui.TextInput(
-            label="✍️", style=discord.TextStyle.paragraph, max_length=4000
+            label="✍️", style=discord.TextStyle.paragraph, max_length=4000, custom_id=ANSWER_ID
         )
         self.add_item(self.answer)
 
     async def on_submit(self, interaction: discord.Interaction[Any]) -> None:
-        adapter = getattr(interaction.client, "twinbot", None)
-        if adapter is not None:
-            await adapter.on_text_answer(interaction, self.answer.value)
+        return None  # see TwinBot.on_interaction
+
+
+def submitted_answer(data: Any) -> str | None:
+    """The text of the answer field in a modal submission's data, wherever it is nested."""
+    if isinstance(data, dict):
+        if data.get("custom_id") == ANSWER_ID and isinstance(data.get("value"), str):
+            return str(data["value"])
+        children = [v for k, v in data.items() if k in ("components", "component")]
+    elif isinstance(data, list):
+        children = data
+    else:
+        return None
+    for child in children:
+        found = submitted_answer(child)
+        if found is not None:
+            return found
+    return None
 
 
 def view_for(reply: Text) -> discord.ui.View | None:

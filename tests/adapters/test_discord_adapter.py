@@ -5,6 +5,7 @@ adapter's ``DiscordSender``."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import re
@@ -13,17 +14,18 @@ from typing import Any
 
 import discord
 import pytest
-import simcord
 from simcord import ChannelHandle, Env, GuildHandle, InteractionResult, MemberActor, UserHandle
 from sqlalchemy import Engine, select
 
+import adapters.discord.client
 from adapters.console.session import ConsoleSession
 from adapters.discord import DiscordSender, TwinBot, create_discord_bot
 from bot import member_admin
 from bot.delivery import PacePolicy
+from bot.events import AnyEvent
 from bot.members import Identity, Member
 from bot.notices import DM_CLOSED, DM_SENT
-from bot.replies import Text
+from bot.replies import Reply, Text
 from config import Settings, load_settings
 from jobs.clock import RealClock
 from jobs.pacing import Pacer
@@ -33,9 +35,19 @@ from storage.models import OutboxRow
 from storage.outbox_store import OutboxStore
 
 CSV_COLUMNS = (
-    "display_name,home_chapter,languages,interests,time_zone,bio,mentor,mentee,preferred_language,consent_at,"
-    "identities,roles"
-).split(",")
+    "display_name",
+    "home_chapter",
+    "languages",
+    "interests",
+    "time_zone",
+    "bio",
+    "mentor",
+    "mentee",
+    "preferred_language",
+    "consent_at",
+    "identities",
+    "roles",
+)
 WELCOME = "Welcome to Lyon · Frankfurt · Yokohama Twinning Circle! Which language should I use with you?"
 NAME_PROMPT = "What name should other members see? Send it, or keep the one you have."
 CHAPTER_PROMPT = "Which city is your home chapter?"
@@ -56,7 +68,16 @@ def settings(empty_db_url: str) -> Settings:
 
 
 @pytest.fixture
-async def simcord_bot(settings: Settings) -> AsyncIterator[TwinBot]:
+async def restarted() -> AsyncIterator[list[TwinBot]]:
+    """Bots a test built to replace the first one; closed last, after simcord has shut down."""
+    bots: list[TwinBot] = []
+    yield bots
+    for bot in bots:
+        await bot.close()
+
+
+@pytest.fixture
+async def simcord_bot(settings: Settings, restarted: list[TwinBot]) -> AsyncIterator[TwinBot]:
     """The bot under test for simcord's ``simcord_env`` fixture; closed (its engine disposed) afterwards."""
     bot = create_discord_bot(settings)
     yield bot
@@ -80,15 +101,6 @@ def engine(settings: Settings) -> Iterator[Engine]:
     made = make_engine(settings.database_url)
     yield made
     made.dispose()
-
-
-@pytest.fixture
-async def restarted() -> AsyncIterator[list[TwinBot]]:
-    """Bots a test built to replace the first one; closed at the end."""
-    bots: list[TwinBot] = []
-    yield bots
-    for bot in bots:
-        await bot.close()
 
 
 # ------------------------------------------------------------------------------------ helpers
@@ -136,7 +148,8 @@ def with_button(user: UserHandle, label: str) -> discord.Message:
 
 async def press(user: UserHandle, label: str, message: discord.Message | None = None) -> InteractionResult:
     """Click the button ``label`` in the user's DMs (on ``message``, default: the latest one offering it)."""
-    return await user.click(message or with_button(user, label), label=label)
+    result: InteractionResult = await user.click(message or with_button(user, label), label=label)
+    return result
 
 
 def said(result: InteractionResult) -> str:
@@ -144,6 +157,13 @@ def said(result: InteractionResult) -> str:
     response = result.response
     assert response is not None, f"no response: {result!r}"
     return response.content
+
+
+def shown(result: InteractionResult) -> discord.Message:
+    """The bot's answer to an interaction, as a message (with its buttons)."""
+    response = result.response
+    assert response is not None, f"no response: {result!r}"
+    return response.message
 
 
 def all_said(result: InteractionResult) -> list[str]:
@@ -209,7 +229,8 @@ def outbox(engine: Engine) -> list[Any]:
 async def drain(bot: TwinBot, engine: Engine) -> Relay:
     """Run the Discord relay once over everything queued, as ``twinbot run`` does after a commit."""
     clock = RealClock()
-    relay = Relay(OutboxStore(engine, "discord-test"), DiscordSender(bot), Pacer(PacePolicy(1000, 1000, 1000), clock), clock)
+    pacer = Pacer(PacePolicy(1000, 1000, 1000), clock)
+    relay = Relay(OutboxStore(engine, "discord-test"), DiscordSender(bot), pacer, clock)
     await relay.drain()
     return relay
 
@@ -287,6 +308,24 @@ def modal_input(result: InteractionResult) -> str:
     return str(found[0])
 
 
+def slow_down(simcord_env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The core takes longer than the adapter waits before deferring (scaled down: 10 ms instead of 2 s)."""
+    adapter = bot_of(simcord_env).twinbot
+    handle = adapter._handle
+
+    async def slow(event: AnyEvent) -> list[Reply]:
+        await asyncio.sleep(0.05)
+        return await handle(event)
+
+    monkeypatch.setattr(adapters.discord.client, "DEFER_AFTER", 0.01)
+    monkeypatch.setattr(adapter, "_handle", slow)
+
+
+def callbacks(env: Env) -> list[dict[str, Any]]:
+    """The bodies of every interaction response the bot made, in order."""
+    return [e.json for e in env.http_requests if e.path.endswith("/callback") and isinstance(e.json, dict)]
+
+
 def requests_with(env: Env, fragment: str) -> list[tuple[str, str, dict[str, Any]]]:
     """(method, path, message body) of every REST call whose message content contains ``fragment``."""
     found = []
@@ -308,7 +347,7 @@ async def test_onboarding_by_slash_command_and_buttons_in_dms(simcord_env: Env, 
     started = await alice.slash("start")
     assert not started.ephemeral  # a DM is private anyway
     assert said(started) == WELCOME
-    assert labels(started.response.message) == ["English", "Français", "Deutsch", "Español", "日本語"]  # type: ignore[union-attr]
+    assert labels(shown(started)) == ["English", "Français", "Deutsch", "Español", "日本語"]
 
     consent = await press(alice, "English")
     assert said(consent).startswith("To take part, I keep the profile you give me")
@@ -316,7 +355,7 @@ async def test_onboarding_by_slash_command_and_buttons_in_dms(simcord_env: Env, 
 
     name = await press(alice, "I agree")
     assert said(name) == NAME_PROMPT
-    assert labels(name.response.message) == ["Keep “alice”", WRITE]  # type: ignore[union-attr]
+    assert labels(shown(name)) == ["Keep “alice”", WRITE]
     assert said(await press(alice, "Keep “alice”")) == CHAPTER_PROMPT
     assert said(await press(alice, "Lyon")) == LANGUAGES_PROMPT
 
@@ -332,13 +371,13 @@ async def test_onboarding_by_slash_command_and_buttons_in_dms(simcord_env: Env, 
 
     interests = await press(alice, "Done")
     assert said(interests).startswith(INTERESTS_PROMPT)
-    assert labels(interests.response.message) == ["Skip", WRITE]  # type: ignore[union-attr]
+    assert labels(shown(interests)) == ["Skip", WRITE]
     zone = await press(alice, "Skip")
     assert said(zone).startswith(ZONE_PROMPT)
-    assert "Europe/Paris" in labels(zone.response.message)  # type: ignore[union-attr]
+    assert "Europe/Paris" in labels(shown(zone))
     mentoring = await press(alice, "Europe/Paris")
     assert said(mentoring) == MENTORING_PROMPT
-    assert labels(mentoring.response.message) == ["Mentor", "Mentee", "Mentor and mentee", "Not now"]  # type: ignore[union-attr]
+    assert labels(shown(mentoring)) == ["Mentor", "Mentee", "Mentor and mentee", "Not now"]
 
     done = await press(alice, "Mentor")
     welcome, card = all_said(done)
@@ -384,6 +423,23 @@ async def test_button_pressed_after_a_restart_continues_the_dialog(
     again = await press(alice, "Keep “alice”", name_prompt)
     assert said(again) == STALE
     assert last_dm(alice).content == STALE
+
+
+async def test_form_opened_before_a_restart_is_answered_after_it(
+    simcord_env: Env, guild: GuildHandle, settings: Settings, restarted: list[TwinBot]
+) -> None:
+    alice, _ = join(simcord_env, guild, "alice")
+    prompt = await onboard_until(alice, INTERESTS_PROMPT)
+    form = await press(alice, WRITE, prompt)
+    old = bot_of(simcord_env)
+    bot = create_discord_bot(settings)
+    restarted.append(bot)
+    await simcord_env.restart_bot(bot)
+    await old.close()
+
+    answered = await alice.submit_modal(form, {modal_input(form): "jazz"})
+    assert answered.acknowledged, "the form's submission was dropped"
+    assert said(answered).startswith(ZONE_PROMPT)
 
 
 # ------------------------------------------------------------------------------------ 3. a form for free text
@@ -432,7 +488,7 @@ async def test_replies_in_a_server_channel_are_ephemeral(
 
     language = await ann.slash(channel, "language")
     assert language.ephemeral and said(language) == "Which language should I use with you?"
-    assert "Français" in labels(language.response.message)  # type: ignore[union-attr]
+    assert "Français" in labels(shown(language))
 
     # /profile is private: the server gets an ephemeral notice, the profile arrives in DMs.
     profile = await ann.slash(channel, "profile")
@@ -443,6 +499,38 @@ async def test_replies_in_a_server_channel_are_ephemeral(
 
     # Nobody else sees any of it in the channel.
     assert channel.history(viewer=onlooker) == []
+
+
+async def test_start_in_a_server_continues_in_dms(simcord_env: Env, guild: GuildHandle, channel: ChannelHandle) -> None:
+    alice_user, alice = join(simcord_env, guild, "alice")
+
+    result = await alice.slash(channel, "start")
+    assert result.ephemeral and said(result) == DM_SENT
+    (welcome,) = dm_messages(alice_user)
+    assert welcome.content == WELCOME and "English" in labels(welcome)
+    assert said(await press(alice_user, "English", welcome)).startswith("To take part, I keep the profile")
+    assert channel.history() == [m for m in channel.history() if m.flags.ephemeral]  # nothing public in the server
+
+
+async def test_language_menu_in_a_server_does_not_onboard_in_the_shared_channel(
+    simcord_env: Env, guild: GuildHandle, channel: ChannelHandle
+) -> None:
+    alice_user, alice = join(simcord_env, guild, "alice")
+    bob_user, bob = join(simcord_env, guild, "bob")
+    alice_menu = await alice.slash(channel, "language")
+    bob_menu = await bob.slash(channel, "language")
+    assert alice_menu.response is not None and bob_menu.response is not None
+
+    # Choosing a language in the shared channel continues the joining in each one's DMs,
+    # in the chosen language; the channel itself never holds anyone's dialog.
+    alice_choice = await alice.click(alice_menu.response, label="English")
+    bob_choice = await bob.click(bob_menu.response, label="Deutsch")
+    assert alice_choice.ephemeral and said(alice_choice) == "I have sent you a direct message."
+    assert bob_choice.ephemeral
+    assert "Do you agree?" in last_dm(alice_user).content
+    assert "Einverstanden" in labels(last_dm(bob_user))
+    answered = await press(alice_user, "I agree")
+    assert said(answered) == NAME_PROMPT, said(answered)
 
 
 # ------------------------------------------------------------------------------------ 5. an announcement
@@ -470,7 +558,7 @@ async def test_announcement_to_the_chapter_channel_and_by_dm(
     # Marie asks for announcements by DM on her profile card (the toggle edits the card in place).
     await marie.slash("profile")
     toggled = await press(marie, "📬 Announcements by DM")
-    assert "📬 No announcements by DM" in labels(toggled.response.message)  # type: ignore[union-attr]
+    assert "📬 No announcements by DM" in labels(shown(toggled))
 
     confirmation = await announce(claire, "Picnic at the Parc de la Tête d'Or on Sunday!")
     assert confirmation == "Announcement 1 is on its way to 1 members. /announce status 1 shows the delivery."
@@ -481,7 +569,7 @@ async def test_announcement_to_the_chapter_channel_and_by_dm(
 
     assert relay.outcomes == {"sent": 2}
     post = channel.last_message
-    assert post is not None and post.author.id == bot.user.id  # type: ignore[union-attr]
+    assert post is not None and bot.user is not None and post.author.id == bot.user.id
     assert post.content == "📣 Announcement from Claire Martin:\n\nPicnic at the Parc de la Tête d'Or on Sunday!"
     assert last_dm(marie).content == post.content
     assert len(dm_messages(paul)) == before  # Paul did not opt in: the channel carries it for him
@@ -562,14 +650,14 @@ async def test_member_written_mentions_never_ping(
     engine: Engine,
     restarted: list[TwinBot],
 ) -> None:
-    everyone_role = guild.create_role("Lyon", mentionable=True)
+    role = guild.create_role("Lyon members", mentionable=True)
     claire, _ = join(simcord_env, guild, "claire")
     dan, _ = join(simcord_env, guild, "dan")
     bot = await configure_lyon_channel(simcord_env, settings, channel, restarted)
     assert guild.me is not None and guild.me.guild_permissions.mention_everyone  # the bot could ping everyone
     import_members(bot, coordinator_row(claire, name="@everyone Claire"))
 
-    text = f"@everyone @here <@&{everyone_role.id}> <@{dan.id}> picnic on Sunday"
+    text = f"@everyone @here <@&{role.id}> <@{dan.id}> picnic on Sunday"
     await announce(claire, text)
     await drain(bot, engine)
     await simcord_env.settle()
@@ -578,7 +666,7 @@ async def test_member_written_mentions_never_ping(
     assert post is not None and text in post.content
     assert not post.mention_everyone  # Discord would have pinged everyone with the default allowed mentions
     sent = requests_with(simcord_env, "@everyone")
-    assert sent, "no request carried the member-written text"
+    assert ("POST", f"/channels/{channel.id}/messages") in [(method, path) for method, path, _ in sent]
     for method, path, message in sent:
         assert message.get("allowed_mentions") == {"parse": []}, (method, path)
 
@@ -607,6 +695,24 @@ async def test_link_a_console_member_to_discord(simcord_env: Env, guild: GuildHa
     }
     again = await alice.slash("link", code=found.group(1))
     assert said(again).startswith("This account already belongs to the profile of Alice Durand.")
+
+
+async def test_link_code_given_in_a_server_channel(
+    simcord_env: Env, guild: GuildHandle, channel: ChannelHandle
+) -> None:
+    alice_user, alice = join(simcord_env, guild, "alice")
+    bot = bot_of(simcord_env)
+    import_members(bot, {"display_name": "Alice Durand", "identities": "console:alice"})
+    (issued,) = ConsoleSession(bot.core).push("alice", "/link")
+    assert isinstance(issued, Text)
+    found = re.search(r"Your link code is ([A-Z0-9]{4}-[A-Z0-9]{4})\.", issued.text)
+    assert found is not None, issued.text
+
+    result = await alice.slash(channel, "link", code=found.group(1))
+    assert result.ephemeral and said(result) == DM_SENT
+    assert last_dm(alice_user).content == "Linked! This account now belongs to the profile of Alice Durand."
+    member = member_of(bot, "discord", alice.id)
+    assert member is not None and member.display_name == "Alice Durand"
 
 
 # ------------------------------------------------------------------------------------ 9. slash command options
@@ -642,6 +748,7 @@ async def test_members_chapter_option_autocompletes_for_a_coordinator(
 
 async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env) -> None:
     (synced,) = [e for e in simcord_env.http_requests if e.method == "PUT" and e.path.endswith("/commands")]
+    assert isinstance(synced.json, list)
     commands = {command["name"]: command for command in synced.json}
     assert list(commands) == ["start", "profile", "language", "link", "help", "cancel", "members", "announce"]
 
@@ -659,3 +766,35 @@ async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env
     localized = commands["help"].get("description_localizations") or {}
     assert {"fr", "de", "es-ES", "ja"} <= set(localized), localized
     assert "en-US" not in localized
+
+
+# ------------------------------------------------------------------------------------ 10. a slow core: deferring
+
+
+async def test_slow_answer_is_deferred_then_delivered(
+    simcord_env: Env, guild: GuildHandle, channel: ChannelHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, alice = join(simcord_env, guild, "alice")
+    slow_down(simcord_env, monkeypatch)
+
+    result = await alice.slash(channel, "help")
+    assert callbacks(simcord_env)[-1] == {
+        "type": discord.InteractionResponseType.deferred_channel_message.value,
+        "data": {"flags": discord.MessageFlags(ephemeral=True).value},
+    }
+    assert result.ephemeral and said(result).startswith("Here is what you can do:")
+    assert channel.history() == [m for m in channel.history() if m.flags.ephemeral]
+
+
+async def test_slow_toggle_still_edits_the_message_in_place(
+    simcord_env: Env, guild: GuildHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice, _ = join(simcord_env, guild, "alice")
+    prompt = await onboard_until(alice, LANGUAGES_PROMPT)
+    count = len(dm_messages(alice))
+    slow_down(simcord_env, monkeypatch)
+
+    await press(alice, "Français", prompt)
+    assert len(dm_messages(alice)) == count, [m.content[:30] for m in dm_messages(alice)[-2:]]
+    (edited,) = [m for m in dm_messages(alice) if m.id == prompt.id]
+    assert "✓ Français" in labels(edited)
