@@ -40,8 +40,17 @@ def _members_csv(count: int) -> str:
     return "\n".join(rows) + "\n"
 
 
+def _chat_lines() -> list[str]:
+    """Real-looking chat messages in five languages (the language bench's labelled set)."""
+    path = Path(__file__).resolve().parent.parent / "tests" / "data" / "language_samples.tsv"
+    rows = path.read_text(encoding="utf-8").splitlines()[1:]
+    return [row.split("\t")[2] for row in rows if row.count("\t") >= 2]
+
+
 def _events(rng: random.Random, count: int) -> list[AnyEvent]:
-    """A realistic mix: help and profile views, profile edits (button, then text), language picks."""
+    """A realistic mix: help and profile views, profile edits (button, then free text in
+    the member's language), language picks."""
+    lines = _chat_lines()
     events: list[AnyEvent] = []
     while len(events) < count:
         user = str(rng.randrange(MEMBERS))
@@ -53,7 +62,7 @@ def _events(rng: random.Random, count: int) -> list[AnyEvent]:
             events.append(CommandReceived(**who, command="profile"))  # type: ignore[arg-type]
         elif kind < 0.85:
             events.append(ButtonPressed(**who, action="p:bio"))  # type: ignore[arg-type]
-            events.append(TextReceived(**who, text=f"Bonjour, je suis le membre {user} et j'aime le jazz."))  # type: ignore[arg-type]
+            events.append(TextReceived(**who, text=rng.choice(lines)))  # type: ignore[arg-type]
         else:
             events.append(ButtonPressed(**who, action=f"lang:{rng.choice(['en', 'fr', 'de'])}"))  # type: ignore[arg-type]
     return events[:count]

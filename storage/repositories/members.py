@@ -4,14 +4,60 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.members import Identity, Member, Role, RoleGrant
 from bot.ports import IdentityTaken
-from storage.models import NETWORK_WIDE, IdentityRow, MemberRow, RoleRow
+from storage.models import NETWORK_WIDE, IdentityRow, MemberRow, RoleRow, utcnow
+
+_members: Table = MemberRow.__table__  # type: ignore[assignment]
+_identities: Table = IdentityRow.__table__  # type: ignore[assignment]
+_roles: Table = RoleRow.__table__  # type: ignore[assignment]
+
+_FIELDS = (
+    "display_name",
+    "consent_at",
+    "home_chapter",
+    "languages",
+    "interests",
+    "time_zone",
+    "bio",
+    "is_mentor",
+    "is_mentee",
+    "preferred_language",
+    "detected_language",
+    "announcements_muted",
+    "quiet_start",
+    "quiet_end",
+    "announcement_dms",
+)
+
+# The reads and writes of every event, prepared once: plain SQL rows, no ORM entities.
+_BY_ID = select(_members).where(_members.c.id == bindparam("member_id"))
+_BY_IDENTITY = (
+    select(_members)
+    .join(_identities, _identities.c.member_id == _members.c.id)
+    .where(_identities.c.platform == bindparam("b_platform"), _identities.c.user_id == bindparam("b_user_id"))
+)
+_SAVE = (
+    update(_members)
+    .where(_members.c.id == bindparam("member_id"))
+    .values(**{name: bindparam(f"v_{name}") for name in _FIELDS}, updated_at=bindparam("v_updated_at"))
+)
+_IDENTITIES = (
+    select(_identities.c.platform, _identities.c.user_id, _identities.c.unreachable)
+    .where(_identities.c.member_id == bindparam("member_id"))
+    .order_by(_identities.c.id)
+)
+_ROLES = (
+    select(_roles.c.role, _roles.c.chapter, _roles.c.source)
+    .where(_roles.c.member_id == bindparam("member_id"))
+    .order_by(_roles.c.id)
+)
 
 
 class SqlMemberRepository:
@@ -21,7 +67,7 @@ class SqlMemberRepository:
     # -- members -------------------------------------------------------------------------
 
     def get(self, member_id: int) -> Member | None:
-        row = self._session.get(MemberRow, member_id)
+        row = self._session.connection().execute(_BY_ID, {"member_id": member_id}).first()
         return None if row is None else _to_member(row)
 
     def get_many(self, member_ids: builtins.list[int]) -> dict[int, Member]:
@@ -32,11 +78,7 @@ class SqlMemberRepository:
         return found
 
     def by_identity(self, platform: str, user_id: str) -> Member | None:
-        row = self._session.scalar(
-            select(MemberRow)
-            .join(IdentityRow, IdentityRow.member_id == MemberRow.id)
-            .where(IdentityRow.platform == platform, IdentityRow.user_id == user_id)
-        )
+        row = self._session.connection().execute(_BY_IDENTITY, {"b_platform": platform, "b_user_id": user_id}).first()
         return None if row is None else _to_member(row)
 
     def add(self, member: Member) -> Member:
@@ -52,11 +94,15 @@ class SqlMemberRepository:
     def save(self, member: Member) -> None:
         if member.id is None:
             raise ValueError("member has no id; use add()")
-        row = self._session.get(MemberRow, member.id)
-        if row is None:
+        self._session.flush()  # anything pending through the ORM goes first
+        values = {f"v_{name}": getattr(member, name) for name in _FIELDS}
+        values["v_languages"], values["v_interests"] = list(member.languages), list(member.interests)
+        result = self._session.connection().execute(_SAVE, {"member_id": member.id, "v_updated_at": utcnow(), **values})
+        if not result.rowcount:
             raise LookupError(f"no member {member.id}")
-        _copy_to_row(member, row)
-        self._session.flush()
+        stale = self._session.identity_map.get(self._session.identity_key(MemberRow, member.id))
+        if stale is not None:
+            self._session.expire(stale)
 
     def list(self, chapter: str | None = None) -> builtins.list[Member]:
         query = select(MemberRow).order_by(MemberRow.id)
@@ -113,10 +159,8 @@ class SqlMemberRepository:
     # -- identities ----------------------------------------------------------------------
 
     def identities(self, member_id: int) -> builtins.list[Identity]:
-        rows = self._session.scalars(
-            select(IdentityRow).where(IdentityRow.member_id == member_id).order_by(IdentityRow.id)
-        )
-        return [Identity(row.platform, row.user_id, row.unreachable) for row in rows]
+        rows = self._session.connection().execute(_IDENTITIES, {"member_id": member_id})
+        return [Identity(platform, user_id, bool(unreachable)) for platform, user_id, unreachable in rows]
 
     def identities_of(self, member_ids: builtins.list[int]) -> dict[int, builtins.list[Identity]]:
         found: dict[int, builtins.list[Identity]] = {member_id: [] for member_id in member_ids}
@@ -169,10 +213,8 @@ class SqlMemberRepository:
     # -- roles ---------------------------------------------------------------------------
 
     def roles(self, member_id: int) -> builtins.list[RoleGrant]:
-        rows = self._session.scalars(
-            select(RoleRow).where(RoleRow.member_id == member_id).order_by(RoleRow.id)
-        )
-        return [RoleGrant(Role(row.role), row.chapter or None, row.source) for row in rows]
+        rows = self._session.connection().execute(_ROLES, {"member_id": member_id})
+        return [RoleGrant(Role(role), chapter or None, source) for role, chapter, source in rows]
 
     def grant(self, member_id: int, role: Role, chapter: str | None, source: str = "") -> bool:
         stored_chapter = chapter or NETWORK_WIDE
@@ -216,7 +258,8 @@ class SqlMemberRepository:
         return found is not None
 
 
-def _to_member(row: MemberRow) -> Member:
+def _to_member(row: Any) -> Member:
+    """A Member from an ORM row or a plain SQL row of the members table."""
     # Lists are copied both ways: an in-place change to a list shared with the row would
     # also change the row's remembered value, and the change would never be written.
     return Member(

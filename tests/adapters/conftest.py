@@ -120,14 +120,22 @@ def member_rows(app: App) -> list[Any]:
 # ------------------------------------------------------------------------------------ timing the fake's calls
 
 
+@dataclass(frozen=True)
+class TimedSend:
+    at: float  # time.monotonic() when the fake received it
+    chat_id: int
+    text: str
+    outcome: str  # "ok", or the HTTP status the fake answered with ("429", "403", ...)
+
+
 @dataclass
 class CallClock:
-    """When the fake received each send (``time.monotonic()``), with the chat and whether it was refused."""
+    """Every sendMessage the fake received, in order, with when and how it was answered."""
 
-    sends: list[tuple[float, int, str]] = field(default_factory=list)  # (time, chat id, "ok" or "429"/"403"/...)
+    sends: list[TimedSend] = field(default_factory=list)
 
-    def to(self, chat_id: int) -> list[tuple[float, str]]:
-        return [(at, outcome) for at, chat, outcome in self.sends if chat == chat_id]
+    def to(self, chat_id: int) -> list[TimedSend]:
+        return [send for send in self.sends if send.chat_id == chat_id]
 
 
 @pytest.fixture
@@ -137,16 +145,19 @@ def call_clock(fake: FakeTelegram) -> CallClock:
     deliver = fake._methods["sendmessage"]
     inject = fake._inject_failure
 
+    def record(params: dict[str, Any], outcome: str) -> None:
+        clock.sends.append(TimedSend(time.monotonic(), int(params["chat_id"]), str(params.get("text")), outcome))
+
     async def timed_send(params: dict[str, Any]) -> Any:
         result = await deliver(params)
-        clock.sends.append((time.monotonic(), int(params["chat_id"]), "ok"))
+        record(params, "ok")
         return result
 
     def timed_inject(params: dict[str, Any]) -> None:
         try:
             inject(params)
         except Exception as error:
-            clock.sends.append((time.monotonic(), int(params["chat_id"]), str(getattr(error, "status", "?"))))
+            record(params, str(getattr(error, "status", "?")))
             raise
 
     fake._methods["sendmessage"] = timed_send
