@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import timedelta
 
 from telegram import Bot
@@ -16,7 +17,9 @@ _GONE = ("chat not found", "user not found", "user is deactivated", "peer_id_inv
 
 
 def retry_seconds(error: RetryAfter) -> float:
-    value = error.retry_after
+    with warnings.catch_warnings():  # PTB 22 warns that retry_after becomes a timedelta
+        warnings.simplefilter("ignore")
+        value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from adapters.app import serve
 from adapters.bootstrap import App, bootstrap
@@ -95,24 +95,25 @@ def members(app: App) -> int:
 # ------------------------------------------------------------------------------------ reading the database
 
 
-def outbox_rows(app: App) -> list[OutboxRow]:
+def outbox_rows(app: App) -> list[Row[Any]]:
+    """Every outbox row (columns as attributes), in the order queued."""
     with app.engine.connect() as connection:
-        return list(connection.execute(select(OutboxRow).order_by(OutboxRow.id)).all())  # type: ignore[arg-type]
+        return list(connection.execute(select(OutboxRow).order_by(OutboxRow.id)).all())
 
 
-def outbox_row(app: App, target_id: int | str) -> Any:
+def outbox_row(app: App, target_id: int | str) -> Row[Any]:
     (row,) = [row for row in outbox_rows(app) if row.target_id == str(target_id)]
     return row
 
 
-def identity_row(app: App, platform: str, user_id: int | str) -> Any:
+def identity_row(app: App, platform: str, user_id: int | str) -> Row[Any]:
     with app.engine.connect() as connection:
         return connection.execute(
             select(IdentityRow).where(IdentityRow.platform == platform, IdentityRow.user_id == str(user_id))
         ).one()
 
 
-def member_rows(app: App) -> list[Any]:
+def member_rows(app: App) -> list[Row[Any]]:
     with app.engine.connect() as connection:
         return list(connection.execute(select(MemberRow).order_by(MemberRow.id)).all())
 

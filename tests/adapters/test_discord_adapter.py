@@ -798,3 +798,41 @@ async def test_slow_toggle_still_edits_the_message_in_place(
     assert len(dm_messages(alice)) == count, [m.content[:30] for m in dm_messages(alice)[-2:]]
     (edited,) = [m for m in dm_messages(alice) if m.id == prompt.id]
     assert "✓ Français" in labels(edited)
+
+
+# ------------------------------------------------------------------------------------ role mapping
+
+
+async def test_a_discord_role_grants_and_revokes_the_coordinator_role(
+    simcord_env: Env, guild: GuildHandle, channel: ChannelHandle, settings: Settings, restarted: list[TwinBot]
+) -> None:
+    """A chapter's Discord role makes its holders coordinators of it, in the core; only on
+    the network's own server; taking the role away takes the grant away at the next use."""
+    role = guild.create_role("Coordinators Lyon")
+    user = simcord_env.create_user("claire")
+    member = guild.add_member(user, roles=[role])
+    chapters = [chapter.model_dump() for chapter in settings.chapters]
+    chapters[0]["discord_coordinator_role"] = "Coordinators Lyon"
+    configured = load_settings(database_url=settings.database_url, chapters=chapters, discord_guild_id=guild.id)
+    old = bot_of(simcord_env)
+    bot = create_discord_bot(configured)
+    restarted.append(bot)
+    await simcord_env.restart_bot(bot)
+    await old.close()
+    import_members(bot, {"display_name": "Claire Martin", "identities": f"discord:{user.id}"})
+
+    listing = await member.slash(channel, "members")  # in the server: the role is synced, then checked
+    assert "for coordinators" not in said(listing)
+    direct = await user.slash("members")  # in DMs the grant holds: it is in the core's database
+    assert "for coordinators" not in said(direct)
+    with bot.core.services.uow_factory() as uow:
+        claire = uow.members.by_identity("discord", str(user.id))
+        assert claire is not None and claire.id is not None
+        grants = uow.members.roles(claire.id)
+    assert [(g.role.value, g.chapter, g.source) for g in grants] == [("coordinator", "lyon", "discord")]
+
+    guild.remove_member(member)  # simcord has no role removal: leave and rejoin without the role
+    member = guild.add_member(user)
+    refused = await member.slash(channel, "members")
+    assert "for coordinators" in said(refused)
+    assert "for coordinators" in said(await user.slash("members"))

@@ -71,6 +71,17 @@ async def expect(fake: FakeTelegram, chat: FakeUser, fragment: str, timeout: flo
     return chat.last()
 
 
+async def expect_since(fake: FakeTelegram, chat: FakeUser, start: int, fragment: str) -> SentMessage:
+    """Wait until a message the bot sent to ``chat`` after its first ``start`` ones reads with ``fragment`` (when
+    the relay may send to the same chat meanwhile); return it."""
+
+    def found() -> list[SentMessage]:
+        return [message for message in chat.messages()[start:] if fragment in shown(message)]
+
+    await fake.wait_for(lambda: bool(found()))
+    return found()[-1]
+
+
 def tap(user: FakeUser, label: str, message: SentMessage | None = None) -> str:
     """Press the button labelled ``label`` on ``message`` (default: the latest message that has one); returns the
     callback query id."""
@@ -116,8 +127,10 @@ async def announce_to_lyon(fake: FakeTelegram, coordinator: FakeUser, text: str 
     queries.append(tap(coordinator, "Now"))
     preview = await expect(fake, coordinator, "Preview:")
     assert text in shown(preview)
+    start = len(coordinator.messages())
     queries.append(tap(coordinator, "Send"))
-    confirmation = await expect(fake, coordinator, "is on its way to")
+    # The relay may deliver the coordinator's own copy before or after this confirmation.
+    confirmation = await expect_since(fake, coordinator, start, "is on its way to")
     await answered(fake, *queries)
     return confirmation
 
