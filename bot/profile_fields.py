@@ -9,7 +9,6 @@ from bot.context import Context
 from bot.dialogs.engine import Outcome, Step, advance, button, finish, stay
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
-from bot.members import Member
 from bot.quiet_hours import parse_range
 from bot.replies import Text, rows
 
@@ -19,12 +18,19 @@ MAX_INTERESTS = 10
 MAX_INTEREST_LENGTH = 40
 
 
-def _member(ctx: Context) -> Member | None:
-    return ctx.member
-
-
 def _gone(ctx: Context) -> Outcome:
     return finish(Text(ctx._("I can't find your profile any more. Send /start to join.")))
+
+
+def _saved(ctx: Context, **fields: object) -> Outcome:
+    """Set ``fields`` on the member, save, and go on to the next step."""
+    member = ctx.member
+    if member is None:
+        return _gone(ctx)
+    for name, value in fields.items():
+        setattr(member, name, value)
+    ctx.uow.members.save(member)
+    return advance()
 
 
 # --- name -------------------------------------------------------------------------------
@@ -39,15 +45,10 @@ def _name_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _name_text(ctx: Context, state: DialogState, text: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     name = " ".join(text.split())
     if not name or len(name) > MAX_NAME:
         return stay(Text(ctx._("A name has 1 to {limit} characters. Please try again.", limit=MAX_NAME)))
-    member.display_name = name
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, display_name=name)
 
 
 def _name_button(ctx: Context, state: DialogState, value: str) -> Outcome:
@@ -63,14 +64,9 @@ def _chapter_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _chapter_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     if ctx.network.chapter(value) is None:
         return stay(Text(ctx._("That chapter does not exist any more. Please choose again.")), reprompt=True)
-    member.home_chapter = value
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, home_chapter=value)
 
 
 # --- spoken languages -------------------------------------------------------------------
@@ -89,9 +85,6 @@ def _languages_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _languages_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     chosen: list[str] = list(state.data.get("languages", []))
     if value.startswith("t:"):
         code = value[2:]
@@ -102,9 +95,7 @@ def _languages_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     if value == "done":
         if not chosen:
             return stay(Text(ctx._("Please choose at least one language.")))
-        member.languages = [code for code in chosen if code in ctx.network.languages]  # in the order chosen
-        ctx.uow.members.save(member)
-        return advance()
+        return _saved(ctx, languages=[code for code in chosen if code in ctx.network.languages])  # order chosen
     return stay()
 
 
@@ -136,9 +127,6 @@ def parse_interests(text: str) -> list[str] | None:
 
 
 def _interests_text(ctx: Context, state: DialogState, text: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     interests = parse_interests(text)
     if interests is None:
         return stay(
@@ -150,9 +138,7 @@ def _interests_text(ctx: Context, state: DialogState, text: str) -> Outcome:
                 )
             )
         )
-    member.interests = interests
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, interests=interests)
 
 
 def _skip_button(ctx: Context, state: DialogState, value: str) -> Outcome:
@@ -192,27 +178,17 @@ def find_zone(text: str) -> str | None:
 
 
 def _timezone_text(ctx: Context, state: DialogState, text: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     zone = find_zone(text)
     if zone is None:
         return stay(Text(ctx._("I don't know the time zone “{zone}”. Try a name like Europe/Paris.", zone=text[:64])))
-    member.time_zone = zone
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, time_zone=zone)
 
 
 def _timezone_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     zone = _chapter_zone(ctx)
     if value != "chapter" or zone is None:
         return stay()
-    member.time_zone = zone
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, time_zone=zone)
 
 
 # --- bio --------------------------------------------------------------------------------
@@ -226,25 +202,13 @@ def _bio_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _bio_text(ctx: Context, state: DialogState, text: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     if len(text.strip()) > MAX_BIO:
         return stay(Text(ctx._("That is longer than {limit} characters. Please shorten it.", limit=MAX_BIO)))
-    member.bio = text.strip()
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, bio=text.strip())
 
 
 def _bio_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
-    if value == "clear":
-        member.bio = ""
-        ctx.uow.members.save(member)
-        return advance()
-    return stay()
+    return _saved(ctx, bio="") if value == "clear" else stay()
 
 
 # --- mentoring --------------------------------------------------------------------------
@@ -273,14 +237,10 @@ def _mentoring_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _mentoring_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     if value not in MENTORING:
         return stay()
-    member.is_mentor, member.is_mentee = MENTORING[value]
-    ctx.uow.members.save(member)
-    return advance()
+    is_mentor, is_mentee = MENTORING[value]
+    return _saved(ctx, is_mentor=is_mentor, is_mentee=is_mentee)
 
 
 # --- quiet hours ------------------------------------------------------------------------
@@ -303,26 +263,14 @@ def _quiet_prompt(ctx: Context, state: DialogState) -> Text:
 
 
 def _quiet_text(ctx: Context, state: DialogState, text: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
     hours = parse_range(text)
     if hours is None:
         return stay(Text(ctx._("Please send two different hours from 0 to 23, like 22-7.")))
-    member.quiet_start, member.quiet_end = hours
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, quiet_start=hours[0], quiet_end=hours[1])
 
 
 def _quiet_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    member = _member(ctx)
-    if member is None:
-        return _gone(ctx)
-    if value != "off":
-        return stay()
-    member.quiet_start = member.quiet_end = None
-    ctx.uow.members.save(member)
-    return advance()
+    return _saved(ctx, quiet_start=None, quiet_end=None) if value == "off" else stay()
 
 
 FIELD_STEPS: dict[str, Step] = {

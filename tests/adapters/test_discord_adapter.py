@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 import adapters.discord.client
 from adapters.console.session import ConsoleSession
 from adapters.discord import DiscordSender, TwinBot, create_discord_bot
-from bot import member_admin
+from bot import member_admin, member_csv
 from bot.delivery import PacePolicy
 from bot.events import AnyEvent
 from bot.members import Identity, Member
@@ -34,20 +34,7 @@ from storage.db import make_engine
 from storage.models import OutboxRow
 from storage.outbox_store import OutboxStore
 
-CSV_COLUMNS = (
-    "display_name",
-    "home_chapter",
-    "languages",
-    "interests",
-    "time_zone",
-    "bio",
-    "mentor",
-    "mentee",
-    "preferred_language",
-    "consent_at",
-    "identities",
-    "roles",
-)
+CSV_COLUMNS = tuple(c for c in member_csv.COLUMNS if c != "id")
 WELCOME = "Welcome to Lyon · Frankfurt · Yokohama Twinning Circle! Which language should I use with you?"
 NAME_PROMPT = "What name should other members see? Send it, or keep the one you have."
 CHAPTER_PROMPT = "Which city is your home chapter?"

@@ -324,3 +324,55 @@ def test_accuracy_on_labelled_chat_messages(resolver: LanguageResolver) -> None:
     assert plain >= 0.9, plain
     assert with_priors >= 0.97, with_priors
     assert with_priors >= plain
+
+
+# --- fast sampling: same answers as langdetect's own loop ------------------------
+
+
+@pytest.mark.parametrize("seed", [0, 11])
+@pytest.mark.parametrize(
+    "text",
+    [FRENCH, GERMAN, JAPANESE, "Grazie mille per l'organizzazione, ci vediamo domani sera", "trop cool merci"],
+)
+def test_sampling_matches_langdetect_bit_for_bit(text: str, seed: int) -> None:
+    factory = language._shared_factory()
+    names = factory.get_lang_list()
+    restricted = tuple(index for index, name in enumerate(names) if name in NETWORK)
+    weights = [3.0 if name in ("fr", "it") else 1.0 for name in names]
+    cleaned = clean_text(text)
+    ngrams, detector = language._ngrams(factory, cleaned)
+    for indices, profiles in [
+        (tuple(range(len(names))), language._all_profiles(factory)),
+        (restricted, language._profile_subset(factory, restricted)),
+    ]:
+        reference = factory.create()
+        reference.seed = seed
+        reference.set_prior_map({names[index]: weights[index] for index in indices})
+        reference.append(cleaned)
+        reference.get_probabilities()
+        prior = language._normalized([weights[index] for index in indices])
+        *_, probabilities = language._trials(ngrams, profiles, prior, seed, detector)
+        assert probabilities == [reference.langprob[index] for index in indices]  # exactly, not approximately
+        assert not any(p for index, p in enumerate(reference.langprob) if index not in indices)
+
+
+def test_skipped_trials_change_no_answer(resolver: LanguageResolver, monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = load_samples()
+    cases: list[tuple[str, list[str]]] = [(text, []) for _, _, text in rows]
+    cases += [(text, declared) for _, declared, text in rows]
+    cases += [
+        ("Grazie mille per l'organizzazione, ci vediamo domani sera", ["es"]),
+        ("Спасибо всем за встречу, до завтра", ["ja"]),
+        ("내일 모임에 참석하겠습니다 감사합니다", []),
+    ]
+    fast = [resolver.detect(text, declared) for text, declared in cases]
+    monkeypatch.setattr(language, "_SUM_MARGIN", 2.0)  # no early decision: every trial runs
+    every_trial = LanguageResolver(NETWORK, "en")
+    assert fast == [every_trial.detect(text, declared) for text, declared in cases]
+
+
+def test_projections_are_shared_between_resolvers() -> None:
+    first, second = LanguageResolver(NETWORK, "en"), LanguageResolver(list(reversed(NETWORK)), "fr")
+    assert first.detect(FRENCH) == second.detect(FRENCH) == "fr"
+    assert first._tables is not None and second._tables is not None
+    assert first._tables.restricted is second._tables.restricted
