@@ -11,25 +11,32 @@ Resolution order (see :meth:`LanguageResolver.resolve`):
 
 langdetect's language profiles take about half a second to load, so they are
 loaded once, lazily, on the first detection, and shared by every resolver of
-the process. Each detection builds its own ``Detector``; the shared factory is
-only read after loading, so detection is thread-safe.
+the process. Each detection runs on its own state; the shared factory is only
+read after loading, and the shared projections of it (see below) only gain
+entries, each always the same value, so detection is thread-safe.
+
+Detection gives the answers langdetect's own ``Detector`` gives over all the
+profiles (same seed, same draws, same floating-point operations) at a fraction
+of the cost: the restricted pass only computes the profiles of the supported
+languages, and trials that can no longer change the answer are skipped.
 """
 
 from __future__ import annotations
 
 import os
+import random
 import re
 import threading
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import repeat
+from operator import add, mul, truediv
+from typing import Any
 
 from langdetect.detector_factory import (
     PROFILES_DIRECTORY,
     DetectorFactory,
-)
-from langdetect.lang_detect_exception import (
-    LangDetectException,
 )
 
 __all__ = ["LanguageResolver", "clean_text", "normalize_tag"]
@@ -88,6 +95,153 @@ def _shared_factory() -> DetectorFactory:
             loaded.load_json_profile(profiles)
             _factory = loaded
         return _factory
+
+
+# --- langdetect's sampling over a chosen set of profiles ---------------------
+#
+# langdetect's ``Detector`` multiplies, for every sampled n-gram, the probability
+# of *every* loaded profile, even of those whose prior is zero. Detection among
+# the supported languages therefore runs over a projection of the shared
+# profiles onto the ones that count (one per distinct set, shared by every
+# resolver), and the sampling loop below reproduces ``Detector._detect_block``
+# operation for operation (same random draws, same floating-point operations in
+# the same order). The projection keeps every n-gram of the shared factory
+# (zeros where no kept profile has it), so the n-grams drawn are those drawn over
+# all profiles: the probabilities are bit for bit the ones langdetect computes
+# over all 55 profiles with zero priors for the others. (A factory loaded with
+# only the supported profiles knows fewer n-grams, so it draws others and
+# answers differently.)
+
+#: More than any rounding error of a sum of langdetect probabilities (a few dozen, at most 1 each).
+_SUM_MARGIN = 1e-9
+
+
+@dataclass(frozen=True, eq=False)
+class _ProfileSet:
+    """Some langdetect profiles: their names and, per n-gram, the probability in each."""
+
+    names: tuple[str, ...]
+    word_probs: Mapping[str, Sequence[float]]
+
+
+_views_lock = threading.Lock()
+_views_factory: DetectorFactory | None = None
+_views: dict[tuple[int, ...], _ProfileSet] = {}
+
+
+def _all_profiles(factory: DetectorFactory) -> _ProfileSet:
+    """Every profile of the factory, as loaded (no copy)."""
+    return _ProfileSet(names=tuple(str(name) for name in factory.langlist), word_probs=factory.word_lang_prob_map)
+
+
+class _Projection(dict[str, Sequence[float]]):
+    """Per n-gram, the probabilities of some of the factory's profiles, projected on first use.
+
+    Every n-gram of the factory can be looked up, so that text gives the same
+    n-grams as with the whole factory; those no kept profile has share one zero
+    vector. Threads may project the same n-gram at once: they store equal values.
+    """
+
+    def __init__(self, factory: DetectorFactory, indices: tuple[int, ...]) -> None:
+        super().__init__()
+        self._full: Mapping[str, Sequence[float]] = factory.word_lang_prob_map
+        self._indices = indices
+        self._zero = (0.0,) * len(indices)
+
+    def __missing__(self, word: str) -> Sequence[float]:
+        probs = self._full[word]
+        projected = tuple(probs[index] for index in self._indices)
+        value = projected if any(projected) else self._zero
+        self[word] = value
+        return value
+
+
+def _profile_subset(factory: DetectorFactory, indices: tuple[int, ...]) -> _ProfileSet:
+    """The factory's profiles at ``indices`` (ascending), shared per factory and set of indices."""
+    global _views_factory
+    with _views_lock:
+        if _views_factory is not factory:  # profiles reloaded (tests): forget projections of the old ones
+            _views.clear()
+            _views_factory = factory
+        view = _views.get(indices)
+        if view is None:
+            names = tuple(str(factory.langlist[index]) for index in indices)
+            view = _ProfileSet(names=names, word_probs=_Projection(factory, indices))
+            _views[indices] = view
+        return view
+
+
+def _normalized(weights: Sequence[float]) -> tuple[float, ...]:
+    """Weights divided by their sum, as ``Detector.set_prior_map`` does."""
+    total = 0.0
+    for weight in weights:
+        if weight > 0:
+            total += weight
+    return tuple(weight / total for weight in weights)
+
+
+def _ngrams(factory: DetectorFactory, text: str) -> tuple[list[str], Any]:
+    """The n-grams langdetect samples from ``text``, and the detector that extracted them."""
+    detector = factory.create()
+    detector.append(text)
+    detector.cleaning_text()
+    ngrams: list[str] = detector._extract_ngrams()
+    return ngrams, detector
+
+
+def _trials(
+    ngrams: Sequence[str],
+    profiles: _ProfileSet,
+    prior: Sequence[float],
+    seed: int,
+    detector: Any,
+) -> Iterator[list[float]]:
+    """``Detector._detect_block``, trial by trial: after each, the probability of each profile so far.
+
+    ``prior`` is normalized; ``detector`` supplies langdetect's parameters
+    (trials, smoothing, convergence). After the last trial the result is, to the
+    last bit, what langdetect computes with the same seed, n-grams and prior;
+    before it, each probability is at most its final value.
+    """
+    n_trial: int = detector.n_trial
+    alpha_default: float = detector.alpha
+    alpha_width: float = detector.ALPHA_WIDTH
+    base_freq: int = detector.BASE_FREQ
+    converged: float = detector.CONV_THRESHOLD
+    limit: int = detector.ITERATION_LIMIT
+
+    vectors = [profiles.word_probs[ngram] for ngram in ngrams]
+    rng = random.Random(seed)
+    # ``rng.choice(ngrams)``, inlined: ``Random.choice`` draws ``_randbelow(len(seq))``,
+    # which draws ``getrandbits(len(seq).bit_length())`` until the value is in range.
+    getrandbits = rng.getrandbits
+    count = len(vectors)
+    bits = count.bit_length()
+    result = [0.0] * len(prior)
+    for _ in range(n_trial):
+        prob = list(prior)
+        weight = (alpha_default + rng.gauss(0.0, 1.0) * alpha_width) / base_freq
+        # ``weight + probability`` of each profile, per drawn n-gram, computed on first draw.
+        factors: list[tuple[float, ...] | None] = [None] * count
+        # langdetect updates with one n-gram (iteration 0), then normalizes and checks
+        # convergence, then does so again every 5 iterations.
+        iteration, steps = 0, 1
+        while True:
+            for _ in range(steps):
+                drawn = getrandbits(bits)
+                while drawn >= count:
+                    drawn = getrandbits(bits)
+                factor = factors[drawn]
+                if factor is None:
+                    factor = factors[drawn] = tuple(map(add, repeat(weight), vectors[drawn]))
+                prob = list(map(mul, prob, factor))
+            total = sum(prob)
+            prob = list(map(truediv, prob, repeat(total)))
+            if max(prob) > converged or iteration >= limit:
+                break
+            iteration, steps = iteration + 5, 5
+        result = [r + p / n_trial for r, p in zip(result, prob, strict=True)]
+        yield result
 
 
 # --- Language tags ------------------------------------------------------------
@@ -208,6 +362,99 @@ def _stats(cleaned: str) -> _TextStats:
 
 # --- Resolver -----------------------------------------------------------------
 
+#: Distinct sets of declared languages whose prior maps a resolver keeps.
+_PRIORS_CACHE_SIZE = 256
+
+
+@dataclass(frozen=True, eq=False)
+class _Priors:
+    """langdetect prior maps for one set of declared profiles."""
+
+    restricted: tuple[float, ...]  # over the restricted profiles
+    full: tuple[float, ...]  # over every profile
+    declared_codes: frozenset[str]  # supported codes with a declared profile
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """What a resolver needs to know about the loaded profiles, computed once per resolver."""
+
+    factory: DetectorFactory
+    #: For each profile, the supported code it counts for (or None).
+    codes: tuple[str | None, ...]
+    #: For each profile, whether it is a supported language or a variant of one.
+    related: tuple[bool, ...]
+    #: Every profile, for the foreign-text check.
+    everything: _ProfileSet
+    #: The profiles that count for a supported language (None if there are none) ...
+    restricted: _ProfileSet | None
+    #: ... their indices among all profiles ...
+    restricted_indices: tuple[int, ...]
+    #: ... and the supported code each counts for.
+    restricted_codes: tuple[str, ...]
+    #: Primary language (``zh``) -> indices of its profiles (``zh-cn``, ``zh-tw``).
+    by_primary: Mapping[str, tuple[int, ...]]
+    #: Prior maps already computed, per set of declared profiles.
+    priors_cache: dict[frozenset[int], _Priors] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, factory: DetectorFactory, by_tag: Mapping[str, str]) -> _Tables:
+        """A profile counts for the supported code equal to its name (``zh-tw``),
+        else for a supported code with no profile of its own that has the same
+        primary language (``zh`` for ``zh-cn`` and ``zh-tw``, ``fr-CA`` for ``fr``).
+        """
+        everything = _all_profiles(factory)
+        names = [name.lower() for name in everything.names]
+        primaries: dict[str, str] = {}
+        for tag, code in by_tag.items():
+            if tag not in names:
+                primaries.setdefault(tag.split("-", 1)[0], code)
+        codes = tuple(by_tag.get(name) or primaries.get(name.split("-", 1)[0]) for name in names)
+        supported_primaries = {tag.split("-", 1)[0] for tag in by_tag}
+        related = tuple(
+            code is not None or name.split("-", 1)[0] in supported_primaries
+            for name, code in zip(names, codes, strict=True)
+        )
+        by_primary: dict[str, list[int]] = {}
+        for index, name in enumerate(names):
+            by_primary.setdefault(name.split("-", 1)[0], []).append(index)
+        restricted_indices = tuple(index for index, code in enumerate(codes) if code is not None)
+        return cls(
+            factory=factory,
+            codes=codes,
+            related=related,
+            everything=everything,
+            restricted=_profile_subset(factory, restricted_indices) if restricted_indices else None,
+            restricted_indices=restricted_indices,
+            restricted_codes=tuple(code for code in codes if code is not None),
+            by_primary={primary: tuple(indices) for primary, indices in by_primary.items()},
+        )
+
+    def priors(self, declared_languages: Iterable[str]) -> _Priors:
+        """Prior maps for the languages a member declared."""
+        declared: set[int] = set()
+        for language in declared_languages:
+            tag = normalize_tag(language)
+            if tag is not None:
+                declared.update(self.by_primary.get(tag.split("-", 1)[0], ()))
+        key = frozenset(declared)
+        priors = self.priors_cache.get(key)
+        if priors is None:
+            weights = [DECLARED_WEIGHT if index in declared else 1.0 for index in range(len(self.codes))]
+            priors = _Priors(
+                restricted=_normalized([weights[index] for index in self.restricted_indices]),
+                full=_normalized(weights),
+                declared_codes=frozenset(
+                    code
+                    for index, code in zip(self.restricted_indices, self.restricted_codes, strict=True)
+                    if index in declared
+                ),
+            )
+            if len(self.priors_cache) >= _PRIORS_CACHE_SIZE:
+                self.priors_cache.clear()  # many distinct sets: start over rather than grow
+            self.priors_cache[key] = priors
+        return priors
+
 
 class LanguageResolver:
     """Picks the language to use with a member among the network's supported languages.
@@ -235,8 +482,8 @@ class LanguageResolver:
         self._supported: tuple[str, ...] = tuple(self._by_tag.values())
         self._default = self._by_tag[default_tag]
         self._seed = seed
-        # langdetect profile index -> supported code; computed once the profiles are loaded.
-        self._profile_codes: list[str | None] | None = None
+        # Computed on the first detection, once the profiles are loaded.
+        self._tables: _Tables | None = None
 
     @property
     def supported(self) -> tuple[str, ...]:
@@ -278,48 +525,13 @@ class LanguageResolver:
 
     # -- detection -------------------------------------------------------------
 
-    def _codes_by_profile(self, factory: DetectorFactory) -> list[str | None]:
-        """For each langdetect profile, the supported code it counts for (or None).
-
-        A profile counts for the supported code equal to its name (``zh-tw``),
-        else for a supported code with no profile of its own that has the same
-        primary language (``zh`` for ``zh-cn`` and ``zh-tw``, ``fr-CA`` for ``fr``).
-        """
-        if self._profile_codes is None:
-            names = [str(profile).lower() for profile in factory.get_lang_list()]
-            primaries: dict[str, str] = {}
-            for tag, code in self._by_tag.items():
-                if tag not in names:
-                    primaries.setdefault(tag.split("-", 1)[0], code)
-            self._profile_codes = [self._by_tag.get(name) or primaries.get(name.split("-", 1)[0]) for name in names]
-        return self._profile_codes
-
-    def _probabilities(self, factory: DetectorFactory, text: str, weights: Sequence[float]) -> list[float] | None:
-        """langdetect's probability for each profile, with ``weights`` as prior map."""
-        detector = factory.create()
-        detector.seed = self._seed  # the shared factory stays unseeded; the seed is ours
-        profiles = factory.get_lang_list()
-        detector.set_prior_map({lang: weight for lang, weight in zip(profiles, weights, strict=True) if weight > 0})
-        detector.append(text)
-        try:
-            detector.get_probabilities()
-        except LangDetectException:
-            return None
-        return [float(p) for p in detector.langprob]
-
-    @staticmethod
-    def _declared_profiles(priors: Iterable[str], profiles: Sequence[str]) -> set[int]:
-        """Indices of the profiles of the declared languages (supported or not)."""
-        declared: set[int] = set()
-        for prior in priors:
-            tag = normalize_tag(prior)
-            if tag is None:
-                continue
-            primary = tag.split("-", 1)[0]
-            for index, profile in enumerate(profiles):
-                if str(profile).lower().split("-", 1)[0] == primary:
-                    declared.add(index)
-        return declared
+    def _tables_for(self, factory: DetectorFactory) -> _Tables:
+        """This resolver's view of the loaded profiles, computed once."""
+        tables = self._tables
+        if tables is None or tables.factory is not factory:
+            tables = _Tables.build(factory, self._by_tag)
+            self._tables = tables  # a race computes the same tables twice: harmless
+        return tables
 
     def detect(self, text: str, priors: Sequence[str] = ()) -> str | None:
         """Language of text among supported ones, or None when text is too short/unclear.
@@ -336,25 +548,30 @@ class LanguageResolver:
             return None
 
         factory = _shared_factory()
-        codes = self._codes_by_profile(factory)
-        if all(code is None for code in codes):
+        tables = self._tables_for(factory)
+        if tables.restricted is None:
             return None  # langdetect knows none of the supported languages
-        declared = self._declared_profiles(priors, factory.get_lang_list())
-        weights = [DECLARED_WEIGHT if index in declared else 1.0 for index in range(len(codes))]
+        ngrams, detector = _ngrams(factory, cleaned)
+        if not ngrams:
+            return None  # no n-gram langdetect knows
+        weights = tables.priors(priors)
+        declared_codes = weights.declared_codes
 
-        # Detection restricted to the supported languages: the others get a zero prior.
-        restricted = self._probabilities(
-            factory, cleaned, [w if code is not None else 0.0 for w, code in zip(weights, codes, strict=True)]
-        )
-        if restricted is None:
-            return None
-        scores = dict.fromkeys(self._supported, 0.0)
-        declared_codes: set[str] = set()
-        for index, (code, probability) in enumerate(zip(codes, restricted, strict=True)):
-            if code is not None:
+        # Detection restricted to the supported languages (the others would get a zero prior).
+        # Scores only grow from one trial to the next and end up summing to 1: a language
+        # past one half (and UNCLEAR_BELOW) is already the certain winner and clear, and
+        # if no declared language can take its place (it is declared, or none is), the
+        # rules below give it whatever the remaining trials give: they are skipped.
+        scores: dict[str, float] = {}
+        for probabilities in _trials(ngrams, tables.restricted, weights.restricted, self._seed, detector):
+            scores = dict.fromkeys(self._supported, 0.0)
+            for code, probability in zip(tables.restricted_codes, probabilities, strict=True):
                 scores[code] += probability
-                if index in declared:
-                    declared_codes.add(code)
+            leader = max(scores, key=scores.__getitem__)
+            if scores[leader] >= max(0.5, UNCLEAR_BELOW) + _SUM_MARGIN and (
+                leader in declared_codes or not declared_codes
+            ):
+                break
         # Stable sort: ties go to the order of ``supported``.
         ranked = sorted(self._supported, key=scores.__getitem__, reverse=True)
         best = ranked[0]
@@ -367,17 +584,17 @@ class LanguageResolver:
         if best not in declared_codes and (scores[best] < UNCLEAR_BELOW or scores[best] <= runner_up):
             return None  # unclear: no majority, or a tie (text with no n-gram of any supported language)
 
-        if self._is_foreign(factory, cleaned, stats, codes, weights):
+        if self._is_foreign(tables, ngrams, detector, stats, weights.full):
             return None
         return best
 
     def _is_foreign(
         self,
-        factory: DetectorFactory,
-        cleaned: str,
+        tables: _Tables,
+        ngrams: Sequence[str],
+        detector: Any,
         stats: _TextStats,
-        codes: Sequence[str | None],
-        weights: Sequence[float],
+        prior: Sequence[float],
     ) -> bool:
         """True if, among all langdetect languages, the text is clearly in an unsupported one.
 
@@ -396,17 +613,16 @@ class LanguageResolver:
             return False
         if stats.han_only:
             return False
-        primaries = {tag.split("-", 1)[0] for tag in self._by_tag}
-        related = [
-            code is not None or str(profile).lower().split("-", 1)[0] in primaries
-            for profile, code in zip(factory.get_lang_list(), codes, strict=True)
-        ]
-        if all(related):
+        if all(tables.related):
             return False
-        probabilities = self._probabilities(factory, cleaned, weights)
-        if probabilities is None:
-            return False
-        supported_mass = sum(p for is_related, p in zip(related, probabilities, strict=True) if is_related)
+        # The probabilities only grow from one trial to the next: once the supported
+        # languages have enough, the text is not foreign whatever the remaining trials
+        # give, and they are skipped (the margin covers any rounding of the sum).
+        supported_mass = 0.0
+        for probabilities in _trials(ngrams, tables.everything, prior, self._seed, detector):
+            supported_mass = sum(p for is_related, p in zip(tables.related, probabilities, strict=True) if is_related)
+            if supported_mass >= FOREIGN_MAX_SUPPORTED + _SUM_MARGIN:
+                return False
         return supported_mass < FOREIGN_MAX_SUPPORTED
 
     # -- resolution ------------------------------------------------------------
