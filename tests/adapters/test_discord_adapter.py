@@ -823,3 +823,22 @@ async def test_a_discord_role_grants_and_revokes_the_coordinator_role(
     refused = await member.slash(channel, "members")
     assert "for coordinators" in said(refused)
     assert "for coordinators" in said(await user.slash("members"))
+
+
+# ------------------------------------------------------------------------------------ files
+
+
+async def test_files_and_pictures_reach_a_channel(simcord_env: Env, channel: ChannelHandle) -> None:
+    """A calendar file, a CSV and a chart go out as attachments, captions without pings."""
+    from bot.delivery import Target, TargetKind
+    from bot.replies import File, Image
+
+    sender = DiscordSender(bot_of(simcord_env))
+    target = Target("discord", TargetKind.CHAT, str(channel.id))
+    ics = b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n"
+    await sender.send(target, File("meetup-3.ics", ics, "text/calendar", caption="@everyone see you there"))
+    await sender.send(target, Image("chart.png", b"\x89PNG\r\n\x1a\n", caption="Results"))
+    await simcord_env.settle()
+    messages = channel.history()
+    assert [a.filename for m in messages for a in m.attachments] == ["meetup-3.ics", "chart.png"]
+    assert messages[0].content == "@everyone see you there" and not messages[0].mention_everyone
