@@ -36,19 +36,20 @@ class Relays:
         self.clock = clock or RealClock()
         claimer = f"{socket.gethostname()}:{os.getpid()}"
         self.by_platform = {
-            sender.platform: Relay(OutboxStore(app.engine, claimer), sender, Pacer(policy, self.clock), self.clock)
+            sender.platform: Relay(
+                OutboxStore(app.engine, claimer, app.network.dm_opt_in), sender, Pacer(policy, self.clock), self.clock
+            )
             for sender, policy in senders
         }
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._sqlite = app.engine.dialect.name == "sqlite"
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
         """Take back claims a dead relay left behind, and listen for commits."""
         self._loop = loop
         for platform, relay in self.by_platform.items():
-            # On SQLite only one relay runs: every leftover claim is ours from a previous life.
-            before = None if self._sqlite else self.clock.now() - LEASE
-            released = relay.store.release(platform, claimed_before=before)
+            # Claims older than the lease belong to a relay that died; younger ones may be
+            # another process's (a console beside `twinbot run` on the same file).
+            released = relay.store.release(platform, claimed_before=self.clock.now() - LEASE)
             if released:
                 log.info("re-queued %s %s messages claimed by a relay that stopped", released, platform)
 

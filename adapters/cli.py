@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from pydantic_settings import SettingsError
 
 from adapters import logs
 from adapters.app import serve
@@ -53,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"twinbot: {exc}", file=sys.stderr)
         return 2
+    except SettingsError as exc:  # e.g. a TWINBOT_* variable that should hold JSON does not
+        print(f"twinbot: configuration error: {exc}", file=sys.stderr)
+        return 2
     secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
     secrets += [settings.telegram_webhook_secret.get_secret_value()] if settings.telegram_webhook_secret else []
     logs.configure(settings.log_level, secrets)
@@ -60,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # a refused token, an unreachable database, an unwritable file...
+        logging.getLogger("twinbot").debug("stopped by an error", exc_info=exc)  # redacted by logs
+        print(f"twinbot: {type(exc).__name__}: {logs.redact(str(exc), secrets)}", file=sys.stderr)
+        return 1
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:

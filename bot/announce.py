@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from bot.announcements import Announcement, AnnouncementStatus
+from bot.announcements import Announcement, AnnouncementStatus, may_announce
 from bot.audience import FILTERS, Audience
 from bot.broadcast import publish
 from bot.context import Context
@@ -34,10 +34,7 @@ def allowed_scopes(ctx: Context) -> list[str]:
 
 
 def _may_send(ctx: Context, audience: Audience) -> bool:
-    scopes = allowed_scopes(ctx)
-    if not audience.chapters:
-        return "*" in scopes
-    return all(code in scopes for code in audience.chapters)
+    return ctx.member is not None and may_announce(ctx.member, ctx.grants, audience)
 
 
 def _zone(ctx: Context) -> str:
@@ -334,10 +331,9 @@ def _state(ctx: Context, announcement: Announcement) -> str:
 
 
 def _cancel(ctx: Context, announcement: Announcement) -> list[Reply]:
-    if announcement.status is not AnnouncementStatus.SCHEDULED:
+    assert announcement.id is not None
+    if not ctx.uow.announcements.cancel(announcement.id):
         return [Text(ctx._("Announcement {id} was already sent or cancelled.", id=announcement.id))]
-    announcement.status = AnnouncementStatus.CANCELLED
-    ctx.uow.announcements.save(announcement)
     author = ctx.member.id if ctx.member else None
     ctx.uow.audit.record(author, "announce.cancel", _details(announcement), None, ctx.now())
     return [Text(ctx._("Announcement {id} is cancelled; nothing was sent.", id=announcement.id))]

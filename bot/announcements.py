@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.audience import Audience
+from bot.members import Member, Role, RoleGrant
 
 
 class AnnouncementStatus(StrEnum):
@@ -38,3 +39,10 @@ class Announcement:
             if lang in self.texts:
                 return self.texts[lang]
         return next(iter(self.texts.values()))
+
+
+def may_announce(member: Member, grants: list[RoleGrant], audience: Audience) -> bool:
+    """Admins announce to anyone; coordinators to the chapters they coordinate."""
+    if member.has_role(grants, Role.ADMIN):
+        return True
+    return bool(audience.chapters) and all(member.has_role(grants, Role.COORDINATOR, c) for c in audience.chapters)

@@ -144,13 +144,16 @@ class Core:
         command = BY_NAME.get(name.lower())
         if command is None or command.name == "start" or (command.needs_member and ctx.member is None):
             return BY_NAME["start"].handler(ctx, "")
+        args = rest.replace("-", " ")
+        if command.name == "announce" and args.split(" ", 1)[0] not in ("status", "list"):
+            args = ""  # a link anyone can post must not cancel anything: it opens the dialog instead
         follow = CommandReceived(
             chat=event.chat,
             user_id=event.user_id,
             display_name=event.display_name,
             locale=event.locale,
             command=command.name,
-            args=rest.replace("-", " "),
+            args=args,
         )
         return self._command(ctx, follow)
 
@@ -166,6 +169,8 @@ class Core:
         return handler(ctx, value) if handler else _stale(ctx)
 
     def _text(self, ctx: Context, state: DialogState | None, text: str) -> list[Reply]:
+        if not ctx.chat.private:
+            return []  # members talk among themselves in groups; the bot answers commands only
         if not text.strip():
             return [Text(ctx._("That message was empty."))]
         if len(text) > self.services.max_text_length:

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.announcements import Announcement, may_announce
 from bot.broadcast import publish, queue_reminders
 from bot.context import Services
+from bot.ports import UnitOfWork
 
 REMINDER_CHUNK = 200
 
@@ -22,6 +24,13 @@ class DueReport:
     reminders: int
 
 
+def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
+    author = uow.members.get(announcement.author_id) if announcement.author_id is not None else None
+    if author is None or author.id is None:
+        return False
+    return may_announce(author, uow.members.roles(author.id), announcement.audience)
+
+
 def run_due(services: Services, now: datetime) -> DueReport:
     published = 0
     while True:
@@ -29,9 +38,16 @@ def run_due(services: Services, now: datetime) -> DueReport:
             due = uow.announcements.due(now, 1)
             if not due:
                 break
-            publish(uow, services.network, services.catalogs, due[0], now)
+            announcement = due[0]
+            if _author_may_still(uow, announcement):
+                publish(uow, services.network, services.catalogs, announcement, now)
+                published += 1
+            else:  # the author lost the role since scheduling it: it is not sent
+                assert announcement.id is not None
+                uow.announcements.cancel(announcement.id)
+                details = {"announcement": announcement.id, "reason": "the author may no longer announce to it"}
+                uow.audit.record(announcement.author_id, "announce.cancel", details, None, now)
             uow.commit()
-            published += 1
     reminders = 0
     while True:
         with services.uow_factory() as uow:

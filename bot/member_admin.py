@@ -61,6 +61,8 @@ def find_member(uow: UnitOfWork, query: str) -> Member:
 
 
 def grant(uow: UnitOfWork, role: Role, query: str, chapter: str | None, network: Network) -> tuple[Member, bool]:
+    if role is Role.ADMIN and chapter is not None:
+        raise MemberNotFound("admin is a network-wide role; for one chapter grant coordinator")
     if chapter is not None and network.chapter(chapter) is None:
         raise MemberNotFound(f"no chapter {chapter!r}; chapters: {', '.join(c.code for c in network.chapters)}")
     member = find_member(uow, query)

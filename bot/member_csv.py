@@ -177,6 +177,9 @@ def _roles(value: str, network: Network, reasons: list[str]) -> tuple[RoleGrant,
         if chapter and network.chapter(chapter) is None:
             reasons.append(f"role chapter {chapter!r} does not exist")
             continue
+        if role is Role.ADMIN and chapter:
+            reasons.append("admin is network-wide: write 'admin', or 'coordinator@chapter' for one chapter")
+            continue
         found.append(RoleGrant(role=role, chapter=chapter or None))
     return tuple(found)
 

@@ -53,7 +53,7 @@ class Member:
     def has_role(self, grants: list[RoleGrant], role: Role, chapter: str | None = None) -> bool:
         """True if ``grants`` give ``role`` (or admin) in ``chapter`` or network-wide."""
         for grant in grants:
-            if grant.role is Role.ADMIN:
+            if grant.role is Role.ADMIN and grant.chapter is None:
                 return True
             if grant.role is role and (grant.chapter is None or chapter is None or grant.chapter == chapter):
                 return True

@@ -52,6 +52,8 @@ def _consent_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     if value != "yes":
         return stay()
     event = ctx.event
+    if ctx.member is not None or ctx.uow.members.by_identity(ctx.chat.platform, event.user_id) is not None:
+        return finish(Text(ctx._("You are already a member. Send /profile to see your profile.")))
     name = " ".join(event.display_name.split())[:MAX_NAME] or ctx._("Member")
     member = ctx.uow.members.add(
         Member(display_name=name, consent_at=ctx.now(), preferred_language=state.data.get("lang", ctx.lang))

@@ -105,6 +105,11 @@ class AnnouncementRepository(Protocol):
         """Scheduled announcements whose time has come, oldest first."""
         ...
 
+    def cancel(self, announcement_id: int) -> bool:
+        """Cancel it if it is still scheduled (one conditional write); False if it was sent
+        or cancelled meanwhile."""
+        ...
+
     def recent(self, author_id: int | None, limit: int) -> builtins.list[Announcement]:
         """The latest announcements, of one author or (None) of everyone."""
         ...

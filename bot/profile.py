@@ -57,11 +57,14 @@ def profile_card(ctx: Context, member: Member) -> Text:
     reply_language = ctx._("Reply language")
     buttons.append(Button(f"🌐 {reply_language}", "lang:menu"))
     mute = ctx._("Unmute announcements") if member.announcements_muted else ctx._("Mute announcements")
-    buttons.append(Button(f"🔔 {mute}" if member.announcements_muted else f"🔕 {mute}", f"{ACTION_PREFIX}:{MUTE}"))
+    mute_to = "off" if member.announcements_muted else "on"
+    buttons.append(
+        Button(f"🔔 {mute}" if member.announcements_muted else f"🔕 {mute}", f"{ACTION_PREFIX}:{MUTE}:{mute_to}")
+    )
     opt_in = _opt_in_platforms(ctx, member)
     if opt_in:
         dms = ctx._("No announcements by DM") if member.announcement_dms else ctx._("Announcements by DM")
-        buttons.append(Button(f"📬 {dms}", f"{ACTION_PREFIX}:{DMS}"))
+        buttons.append(Button(f"📬 {dms}", f"{ACTION_PREFIX}:{DMS}:{'off' if member.announcement_dms else 'on'}"))
         lines.insert(
             -1,
             ctx._(
@@ -96,17 +99,19 @@ def _after_edit(ctx: Context, state: DialogState) -> list[Reply]:
 EDIT_DIALOG = Dialog(name=DIALOG, steps=FIELD_STEPS, order=(), on_finish=_after_edit)
 
 
-def edit_field(ctx: Context, field: str) -> list[Reply] | None:
-    """Start editing ``field`` (or toggle muting); None if there is no such field."""
+def edit_field(ctx: Context, value: str) -> list[Reply] | None:
+    """Start editing a field, or set a switch (``mute:on``); None if there is no such field.
+    A switch's button carries the value it sets, so pressing it twice changes nothing."""
+    field, _, setting = value.partition(":")
     if field not in FIELD_STEPS and field not in (MUTE, DMS):
         return None
     if ctx.member is None:
         return [Text(ctx._("You are not a member yet. Send /start to join."))]
     if field in (MUTE, DMS):
-        if field == MUTE:
-            ctx.member.announcements_muted = not ctx.member.announcements_muted
-        else:
-            ctx.member.announcement_dms = not ctx.member.announcement_dms
+        if setting not in ("on", "off"):
+            return None
+        attribute = "announcements_muted" if field == MUTE else "announcement_dms"
+        setattr(ctx.member, attribute, setting == "on")
         ctx.uow.members.save(ctx.member)
         return [dataclasses.replace(profile_card(ctx, ctx.member), replace=True)]
     return ctx.dialogs.start(ctx, DIALOG, step=field)

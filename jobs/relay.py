@@ -32,7 +32,7 @@ from bot.delivery import (
 from bot.payload import from_json
 from jobs.clock import Clock
 from jobs.pacing import Pacer
-from storage.outbox_store import Claimed, OutboxStore
+from storage.outbox_store import LEASE, Claimed, OutboxStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -99,11 +99,12 @@ class Relay:
                 self._wake.clear()
                 try:
                     await self.drain()
+                    # Claims left by a relay that died (or by a failed write of ours) go back.
+                    await self._db(self.store.release, self.platform, claimed_before=self.clock.now() - LEASE)
+                    await self._idle(stop)
                 except Exception:  # the database went away, a bug: log, wait, go on
                     log.exception("%s relay failed; retrying in %s s", self.platform, self.settings.idle_poll)
                     await self._sleep_unless(stop, self.settings.idle_poll)
-                    continue
-                await self._idle(stop)
         finally:
             await self._db(self.store.release, self.platform, mine=True)
             self._db_thread.shutdown(wait=False)

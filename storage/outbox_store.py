@@ -16,10 +16,11 @@ from sqlalchemy import Engine, Integer, Table, Update, and_, bindparam, func, se
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.delivery import Status, Target, TargetKind
-from storage.models import IdentityRow, OutboxRow
+from storage.models import IdentityRow, MemberRow, OutboxRow
 
 _outbox: Table = OutboxRow.__table__  # type: ignore[assignment]
 _identities: Table = IdentityRow.__table__  # type: ignore[assignment]
+_members: Table = MemberRow.__table__  # type: ignore[assignment]
 
 
 def _claim_statement(postgres: bool) -> Update:
@@ -89,7 +90,10 @@ class Claimed:
 
 
 class OutboxStore:
-    def __init__(self, engine: Engine, claimer: str) -> None:
+    def __init__(self, engine: Engine, claimer: str, dm_opt_in: tuple[str, ...] = ()) -> None:
+        """``dm_opt_in``: platforms where an announcement goes by DM only to members who
+        asked for it; a re-routed announcement respects that too."""
+        self._dm_opt_in = dm_opt_in
         self._engine = engine
         self.claimer = claimer[:64]
         self._postgres = engine.dialect.name == "postgresql"
@@ -165,12 +169,17 @@ class OutboxStore:
             )
             if row.member_id is None:
                 return None
-            other = connection.execute(
-                select(_identities.c.platform, _identities.c.user_id)
-                .where(_identities.c.member_id == row.member_id, _identities.c.unreachable.is_(False))
-                .order_by(_identities.c.id)
-                .limit(1)
-            ).first()
+            candidates = select(_identities.c.platform, _identities.c.user_id).where(
+                _identities.c.member_id == row.member_id, _identities.c.unreachable.is_(False)
+            )
+            announcement = (row.batch or "").startswith("announce:")
+            if announcement and self._dm_opt_in:
+                opted_in = connection.execute(
+                    select(_members.c.announcement_dms).where(_members.c.id == row.member_id)
+                ).scalar()
+                if not opted_in:
+                    candidates = candidates.where(_identities.c.platform.not_in(self._dm_opt_in))
+            other = connection.execute(candidates.order_by(_identities.c.id).limit(1)).first()
             if other is None:
                 return None
             insert = (postgresql.insert if self._postgres else sqlite.insert)(_outbox)

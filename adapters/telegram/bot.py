@@ -101,11 +101,14 @@ class TelegramAdapter:
 
     async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         event = to_event(update)
-        if event is None:
+        if event is None or not self._for_us(update):
             return
         query = update.callback_query
         if query is not None:
-            await query.answer()  # at once: the member's spinner stops whatever happens next
+            try:
+                await query.answer()  # at once: the member's spinner stops whatever happens next
+            except TelegramError:  # e.g. "query is too old" after downtime: still handle the press
+                log.info("could not answer callback query %s", query.id)
         replies = await asyncio.to_thread(self.core.handle, event)
         pressed = query.message if query is not None and isinstance(query.message, Message) else None
         chat_id = event.chat.chat_id
@@ -115,6 +118,14 @@ class TelegramAdapter:
             except BadRequest as exc:
                 if "not modified" not in exc.message.lower():
                     raise
+
+    def _for_us(self, update: Update) -> bool:
+        """False for ``/command@OtherBot`` in a group: that is another bot's command."""
+        text = update.message.text if update.message is not None else None
+        if not text or not text.startswith("/"):
+            return True
+        _, at, username = text.split(" ", 1)[0].partition("@")
+        return not at or username.lower() == self.username.lower()
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         ident = update.update_id if isinstance(update, Update) else None

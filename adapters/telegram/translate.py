@@ -60,9 +60,12 @@ def keyboard(buttons: tuple[tuple[Button, ...], ...], bot_username: str) -> Inli
 def html_text(text: str) -> str:
     """Everything the core says is plain text (members write much of it): escape it all for
     HTML, the parse mode used, and keep within Telegram's length limit."""
-    escaped = html.escape(text, quote=False)
     limit = MessageLimit.MAX_TEXT_LENGTH
-    return escaped if len(escaped) <= limit else escaped[: limit - 1] + "…"
+    while True:  # cut the text, never an escape sequence; escaping lengthens it
+        escaped = html.escape(text, quote=False)
+        if len(escaped) <= limit:
+            return escaped
+        text = text[: max(0, len(text) - (len(escaped) - limit) - 1)] + "…"
 
 
 async def send_reply(

@@ -96,6 +96,18 @@ class SqlAnnouncementRepository:
         )
         return [_announcement(row) for row in rows]
 
+    def cancel(self, announcement_id: int) -> bool:
+        result = self._session.execute(
+            update(AnnouncementRow)
+            .where(
+                AnnouncementRow.id == announcement_id,
+                AnnouncementRow.status == AnnouncementStatus.SCHEDULED.value,
+            )
+            .values(status=AnnouncementStatus.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
     def recent(self, author_id: int | None, limit: int) -> builtins.list[Announcement]:
         query = select(AnnouncementRow).order_by(AnnouncementRow.id.desc()).limit(limit)
         if author_id is not None:

@@ -177,6 +177,13 @@ class FakeAnnouncements:
         ]
         return copy.deepcopy(sorted(due, key=lambda a: (a.send_at, a.id))[:limit])
 
+    def cancel(self, announcement_id: int) -> bool:
+        found = self.db.announcements.get(announcement_id)
+        if found is None or found.status is not AnnouncementStatus.SCHEDULED:
+            return False
+        found.status = AnnouncementStatus.CANCELLED
+        return True
+
     def recent(self, author_id: int | None, limit: int) -> list[Announcement]:
         found = [a for a in self.db.announcements.values() if author_id is None or a.author_id == author_id]
         return copy.deepcopy(sorted(found, key=lambda a: -(a.id or 0))[:limit])
