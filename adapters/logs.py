@@ -32,12 +32,11 @@ class RedactSecrets(logging.Filter):
         for secret in self._secrets:
             text = text.replace(secret, REDACTED)
         if record.exc_info and record.exc_info[1] is not None:
-            # Tracebacks are formatted later from exc_info: format them now, redacted.
-            formatted = logging.Formatter().formatException(record.exc_info)
-            for secret in self._secrets:
-                formatted = formatted.replace(secret, REDACTED)
-            record.exc_text = formatted
-            record.exc_info = None
+            # Formatters print exc_text when it is set (another handler may have set it
+            # already): make it the redacted traceback. exc_info stays for handlers that
+            # look at the exception itself.
+            formatted = record.exc_text or logging.Formatter().formatException(record.exc_info)
+            record.exc_text = redact(formatted, self._secrets)
         if text != message:
             record.msg, record.args = text, None
         return True

@@ -12,6 +12,7 @@ from bot.dialogs.engine import DialogEngine, parse_action
 from bot.dialogs.state import DialogState
 from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
 from bot.members import Member, Role
+from bot.notices import SORRY
 from bot.ports import UnitOfWork
 from bot.private_chat import continue_in_private, start_payload
 from bot.replies import Reply, Text
@@ -69,8 +70,7 @@ class Core:
                 event.user_id,
                 event.chat.chat_id,
             )
-            _ = self.services.catalogs.translator(lang)
-            return [Text(_("Sorry, something went wrong on my side. Nothing was changed; please try again."))]
+            return [Text(self.services.catalogs.translator(lang)(SORRY))]
 
     # --- language -----------------------------------------------------------------------
 

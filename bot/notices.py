@@ -9,3 +9,4 @@ DM_SENT = N_("I have sent you a direct message.")
 DM_CLOSED = N_(
     "I cannot send you a direct message. Please allow direct messages from this server's members, then try again."
 )
+SORRY = N_("Sorry, something went wrong on my side. Nothing was changed; please try again.")

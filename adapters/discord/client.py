@@ -21,7 +21,7 @@ from adapters.discord.slash import CatalogTranslator, all_commands
 from bot.commands import Command
 from bot.core import Core
 from bot.events import AnyEvent, ButtonPressed, ChatRef, CommandReceived, TextReceived
-from bot.notices import DM_CLOSED, DM_SENT
+from bot.notices import DM_CLOSED, DM_SENT, SORRY
 from bot.replies import Reply, Text
 from config import Settings
 
@@ -147,9 +147,14 @@ class DiscordAdapter:
         chapters = self.mapped_chapters(interaction)
 
         async def handle() -> list[Reply]:
-            if chapters is not None:
-                await asyncio.to_thread(self.core.sync_platform_roles, PLATFORM, event.user_id, chapters)
-            return await self._handle(event)
+            try:
+                if chapters is not None:
+                    await asyncio.to_thread(self.core.sync_platform_roles, PLATFORM, event.user_id, chapters)
+                replies = await self._handle(event)
+                return await self._continue_in_dm(interaction, event, replies)
+            except Exception:  # the core never raises; this is the adapter's own trouble
+                log.exception("Discord interaction %s failed", interaction.id)
+                return [Text(await asyncio.to_thread(self.core.translate_for, event, SORRY))]
 
         work = asyncio.ensure_future(handle())
         done, _ = await asyncio.wait({work}, timeout=DEFER_AFTER)
@@ -159,9 +164,7 @@ class DiscordAdapter:
             # answer follows the "thinking…" placeholder.
             component = interaction.type is discord.InteractionType.component
             await interaction.response.defer(ephemeral=ephemeral, thinking=not component)
-        replies = await work
-        replies = await self._continue_in_dm(interaction, event, replies)
-        await self._send(interaction, replies, ephemeral=ephemeral, deferred=deferred)
+        await self._send(interaction, await work, ephemeral=ephemeral, deferred=deferred)
 
     async def _continue_in_dm(
         self, interaction: discord.Interaction[Any], event: AnyEvent, replies: list[Reply]
