@@ -18,9 +18,11 @@ MemberFilter = Callable[["UnitOfWork", Member, str], bool]
 
 
 def _coordinates(uow: UnitOfWork, member: Member, arg: str) -> bool:
+    """Coordinates one of the chapters in ``arg`` (comma-separated; empty: any chapter)."""
     assert member.id is not None
     grants = uow.members.roles(member.id)
-    return member.has_role(grants, Role.COORDINATOR, member.home_chapter)
+    chapters: list[str | None] = [c for c in arg.split(",") if c] or [None]
+    return any(member.has_role(grants, Role.COORDINATOR, chapter) for chapter in chapters)
 
 
 #: filter name -> (label message id, predicate(uow, member, argument))
@@ -71,6 +73,9 @@ class Audience:
     def members(self, uow: UnitOfWork) -> list[Member]:
         name, arg = self._split()
         predicate = FILTERS[name][1]
+        if name == "coordinators":
+            # A chapter's coordinators may live elsewhere: chosen by their grant, not their home.
+            return [m for m in uow.members.list() if predicate(uow, m, ",".join(self.chapters))]
         pool = (
             [m for code in self.chapters for m in uow.members.list(chapter=code)]
             if self.chapters

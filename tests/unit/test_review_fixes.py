@@ -96,3 +96,20 @@ def test_a_demoted_authors_scheduled_announcement_is_not_sent(
     [announcement] = db.announcements.values()
     assert announcement.status is AnnouncementStatus.CANCELLED
     assert db.audit[-1][1] == "announce.cancel"
+
+
+def test_a_chapters_coordinators_are_reached_wherever_they_live(chat: ConsoleSession, db: FakeDatabase) -> None:
+    from bot.audience import Audience
+
+    onboard_english(chat, "claire")  # lives in Lyon
+    onboard_english(chat, "jonas", chapter="Frankfurt am Main")  # lives in Frankfurt, coordinates Lyon
+    onboard_english(chat, "alice")
+    db.roles.add((db.identities[("console", "claire")], Role.COORDINATOR, "lyon"))
+    db.roles.add((db.identities[("console", "jonas")], Role.COORDINATOR, "lyon"))
+    with FakeUnitOfWork(db) as uow:
+        lyon = {m.display_name for m in Audience(("lyon",), "coordinators").members(uow)}
+        frankfurt = {m.display_name for m in Audience(("frankfurt",), "coordinators").members(uow)}
+        anywhere = {m.display_name for m in Audience((), "coordinators").members(uow)}
+    assert lyon == {"Claire Example", "Jonas Example"}
+    assert frankfurt == set()
+    assert anywhere == {"Claire Example", "Jonas Example"}
