@@ -22,7 +22,7 @@ from jobs.clock import Clock, RealClock
 from jobs.pacing import Pacer
 from jobs.relay import Relay
 from jobs.scheduler import install_due_scan, make_scheduler
-from storage.outbox_store import LEASE, OutboxStore
+from storage.outbox_store import OutboxStore
 
 log = logging.getLogger(__name__)
 
@@ -44,14 +44,8 @@ class Relays:
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Take back claims a dead relay left behind, and listen for commits."""
+        """Listen for commits (each relay takes back stale claims itself, on every pass)."""
         self._loop = loop
-        for platform, relay in self.by_platform.items():
-            # Claims older than the lease belong to a relay that died; younger ones may be
-            # another process's (a console beside `twinbot run` on the same file).
-            released = relay.store.release(platform, claimed_before=self.clock.now() - LEASE)
-            if released:
-                log.info("re-queued %s %s messages claimed by a relay that stopped", released, platform)
 
     def wake(self, platforms: set[str] | None = None) -> None:
         """Thread-safe: called after a commit, from whichever thread committed."""

@@ -39,6 +39,9 @@ class Command:
     role: Role | None = None
     private_only: bool = False
     params: tuple[Param, ...] = ()
+    #: What a deep link (which anyone can post in a group) may ask of this command: None for
+    #: any arguments, else the first words allowed; others open the command without arguments.
+    link_verbs: frozenset[str] | None = None
 
 
 def _start(ctx: Context, args: str) -> list[Reply]:
@@ -110,6 +113,7 @@ COMMANDS: tuple[Command, ...] = (
             ),
             Param("id", N_("the announcement's number"), kind="int"),
         ),
+        link_verbs=frozenset({"status", "list"}),
     ),
 )
 

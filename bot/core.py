@@ -145,8 +145,8 @@ class Core:
         if command is None or command.name == "start" or (command.needs_member and ctx.member is None):
             return BY_NAME["start"].handler(ctx, "")
         args = rest.replace("-", " ")
-        if command.name == "announce" and args.split(" ", 1)[0] not in ("status", "list"):
-            args = ""  # a link anyone can post must not cancel anything: it opens the dialog instead
+        if command.link_verbs is not None and args.split(" ", 1)[0] not in command.link_verbs:
+            args = ""  # a link anyone can post must not change anything: it opens the command instead
         follow = CommandReceived(
             chat=event.chat,
             user_id=event.user_id,

@@ -98,9 +98,14 @@ class Relay:
             while not stop.is_set():
                 self._wake.clear()
                 try:
+                    # Claims older than the lease belong to a relay that died (or to a failed
+                    # write of ours); younger ones may be another process's: they stay.
+                    released = await self._db(
+                        self.store.release, self.platform, claimed_before=self.clock.now() - LEASE
+                    )
+                    if released:
+                        log.info("re-queued %s %s messages claimed by a relay that stopped", released, self.platform)
                     await self.drain()
-                    # Claims left by a relay that died (or by a failed write of ours) go back.
-                    await self._db(self.store.release, self.platform, claimed_before=self.clock.now() - LEASE)
                     await self._idle(stop)
                 except Exception:  # the database went away, a bug: log, wait, go on
                     log.exception("%s relay failed; retrying in %s s", self.platform, self.settings.idle_poll)

@@ -58,14 +58,16 @@ def test_group_chatter_gets_no_answer(core: Core) -> None:
     assert core.handle(TextReceived(chat=group, user_id="1", display_name="A", text="See you all tonight!")) == []
 
 
-def test_a_posted_deep_link_cannot_cancel_an_announcement(chat: ConsoleSession, db: FakeDatabase, core: Core) -> None:
+def _schedule_as_coordinator(chat: ConsoleSession, db: FakeDatabase, when: str) -> None:
+    """claire, coordinator of Lyon, schedules an announcement to all of Lyon at ``when``."""
     onboard_english(chat, "claire")
-    claire = db.identities[("console", "claire")]
-    db.roles.add((claire, Role.COORDINATOR, "lyon"))
-    for line in ["/announce", "[English]", "Hello", "[Continue]", "[Lyon]", "[all members]", "[Later]"]:
+    db.roles.add((db.identities[("console", "claire")], Role.COORDINATOR, "lyon"))
+    for line in ["/announce", "[English]", "Hello", "[Continue]", "[Lyon]", "[all members]", "[Later]", when, "[Send]"]:
         chat.push("claire", line)
-    chat.push("claire", "2026-12-24 18:00")
-    chat.push("claire", "[Send]")
+
+
+def test_a_posted_deep_link_cannot_cancel_an_announcement(chat: ConsoleSession, db: FakeDatabase, core: Core) -> None:
+    _schedule_as_coordinator(chat, db, "2026-12-24 18:00")
     [announcement] = db.announcements.values()
     link = CommandReceived(
         chat=ChatRef("console", "claire"),
@@ -82,13 +84,7 @@ def test_a_posted_deep_link_cannot_cancel_an_announcement(chat: ConsoleSession, 
 def test_a_demoted_authors_scheduled_announcement_is_not_sent(
     chat: ConsoleSession, db: FakeDatabase, clock: Clock, core_services: Services
 ) -> None:
-    onboard_english(chat, "claire")
-    claire = db.identities[("console", "claire")]
-    db.roles.add((claire, Role.COORDINATOR, "lyon"))
-    for line in ["/announce", "[English]", "Hello", "[Continue]", "[Lyon]", "[all members]", "[Later]"]:
-        chat.push("claire", line)
-    chat.push("claire", "2026-11-30 18:00")
-    chat.push("claire", "[Send]")
+    _schedule_as_coordinator(chat, db, "2026-11-30 18:00")
     db.roles.clear()
     clock.advance(days=2)
     assert run_due(core_services, clock()).announcements == 0
