@@ -30,6 +30,7 @@ bench: $(STAMP)
 	$(PY) bench/language.py
 	$(PY) bench/broadcast.py
 	$(PY) bench/reminders.py
+	$(PY) bench/survey_report.py
 
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)

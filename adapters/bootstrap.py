@@ -86,6 +86,7 @@ def bootstrap(
         clock=clock,
         max_text_length=settings.network.max_text_length,
         link_code_minutes=settings.network.link_code_minutes,
+        survey_min_group=settings.network.survey_min_group,
     )
     return App(
         settings=settings,

@@ -1,4 +1,4 @@
-"""The ``twinbot`` command: run, console, database and member administration."""
+"""The ``twinbot`` command: run, console, database, member and survey administration."""
 
 from __future__ import annotations
 
@@ -20,6 +20,8 @@ from bot import member_admin
 from bot.demo import seed_demo
 from bot.member_csv import CsvProblems
 from bot.members import Role
+from bot.surveys import admin as survey_admin
+from bot.surveys.definition import SurveyFileError, load_survey_file
 from config import ConfigError, Settings, load_settings
 from config.settings import CONFIG_DIR
 from storage.migrate import upgrade
@@ -46,6 +48,16 @@ def _parser() -> argparse.ArgumentParser:
     grant.add_argument("role", choices=[r.value for r in Role])
     grant.add_argument("member", help="member id, platform:user_id, or exact display name")
     grant.add_argument("--chapter", help="chapter code; without it the role is network-wide")
+    surveys = sub.add_parser("surveys", help="load, list and export surveys").add_subparsers(
+        dest="surveys_command", required=True
+    )
+    load = surveys.add_parser("load", help="load a survey file (TOML or YAML); it opens at its opening time")
+    load.add_argument("file", type=Path)
+    load.add_argument("--check", action="store_true", help="only check the file; store nothing")
+    export = surveys.add_parser("export", help="write every response of a survey to a CSV file")
+    export.add_argument("id", type=int)
+    export.add_argument("file", type=Path)
+    surveys.add_parser("list", help="the latest surveys")
     return parser
 
 
@@ -85,6 +97,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return _console(app, args.user, args.script, args.locale)
         if args.command == "members":
             return _members(app, args.members_command, args.file)
+        if args.command == "surveys":
+            return _surveys(app, args)
         return _grant(app, Role(args.role), args.member, args.chapter)
     finally:
         app.close()
@@ -157,6 +171,41 @@ def _members(app: App, action: str, path: Path) -> int:
             print(f"  line {line}: {reason}", file=sys.stderr)
         return 1
     print(f"imported {count} members")
+    return 0
+
+
+def _surveys(app: App, args: argparse.Namespace) -> int:
+    with app.uow_factory() as uow:
+        if args.surveys_command == "list":
+            print("\n".join(survey_admin.listing(uow, app.network)) or "no surveys yet")
+            return 0
+        if args.surveys_command == "export":
+            try:
+                data = survey_admin.export(uow, app.network, args.id, app.network.default_language,
+                                           app.settings.network.survey_min_group)
+            except survey_admin.SurveyNotFound as exc:
+                print(f"twinbot: {exc}", file=sys.stderr)
+                return 1
+            args.file.write_bytes(data)
+            print(f"exported survey {args.id} to {args.file}")
+            return 0
+        now = app.core.services.clock()
+        try:
+            survey = load_survey_file(args.file, app.network, now)
+        except SurveyFileError as exc:
+            print(f"twinbot: {args.file}: nothing loaded; fix these problems:", file=sys.stderr)
+            for problem in exc.problems:
+                print(f"  {problem}", file=sys.stderr)
+            return 1
+        if args.check:
+            print(f"{args.file}: a valid survey with {len(survey.questions)} questions")
+            return 0
+        survey, invited = survey_admin.load(uow, app.network, app.core.services.catalogs, survey, now)
+        uow.commit()
+    when = f"{invited} members invited" if survey.opens_at is None or survey.opens_at <= now else (
+        f"opens at {survey.opens_at.isoformat(timespec='minutes')}"
+    )
+    print(f"loaded survey {survey.id} ({len(survey.questions)} questions): {when}")
     return 0
 
 

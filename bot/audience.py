@@ -31,6 +31,7 @@ FILTERS: dict[str, tuple[str, MemberFilter]] = {
     "mentors": (N_("mentors"), lambda uow, m, arg: m.is_mentor),
     "mentees": (N_("mentees"), lambda uow, m, arg: m.is_mentee),
     "coordinators": (N_("coordinators"), _coordinates),
+    "admins": (N_("admins"), lambda uow, m, arg: m.id is not None and m.has_role(uow.members.roles(m.id), Role.ADMIN)),
     "lang": (N_("who speak {language}"), lambda uow, m, arg: arg in m.languages),
 }
 

@@ -40,7 +40,7 @@ def member_language(member: Member, network: Network) -> str:
     return network.default_language
 
 
-def _default_zone(member: Member, network: Network) -> str:
+def default_zone(member: Member, network: Network) -> str:
     chapter = network.chapter(member.home_chapter)
     return chapter.time_zone if chapter else "UTC"
 
@@ -70,7 +70,7 @@ def publish(uow: UnitOfWork, network: Network, catalogs: Catalogs, announcement:
             dedupe_key=f"{announcement.batch}:m{member.id}",
             target=target,
             reply=Text(f"{header}\n\n{body}"),
-            not_before=next_allowed(now, member, _default_zone(member, network)),
+            not_before=next_allowed(now, member, default_zone(member, network)),
             member_id=member.id,
             batch=announcement.batch,
         )
@@ -138,7 +138,7 @@ def queue_reminders(uow: UnitOfWork, network: Network, now: datetime, limit: int
                 dedupe_key=f"remind:{reminder.key}",
                 target=target,
                 reply=Text(text),
-                not_before=next_allowed(now, member, _default_zone(member, network)),
+                not_before=next_allowed(now, member, default_zone(member, network)),
                 member_id=member.id,
                 batch="reminders",
             )

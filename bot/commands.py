@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.members import Role
 from bot.replies import Reply, Text
+from bot.surveys import commands as surveys
 
 Handler = Callable[[Context, str], list[Reply]]
 
@@ -114,6 +115,32 @@ COMMANDS: tuple[Command, ...] = (
             Param("id", N_("the announcement's number"), kind="int"),
         ),
         link_verbs=frozenset({"status", "list"}),
+    ),
+    Command(
+        "surveys",
+        N_("answer the surveys you were invited to"),
+        surveys.member_command,
+        needs_member=True,
+        private_only=True,
+        params=(Param("id", N_("the survey's number"), kind="int"),),
+    ),
+    Command(
+        "survey",
+        N_("surveys: new, list, results ID, export ID, close ID"),
+        surveys.coordinator_command,
+        needs_member=True,
+        role=Role.COORDINATOR,
+        private_only=True,
+        params=(
+            Param(
+                "action",
+                N_("what to do: the list if empty"),
+                kind="choice",
+                choices=("new", "list", "results", "export", "close"),
+            ),
+            Param("id", N_("the survey's number"), kind="int"),
+        ),
+        link_verbs=frozenset({"list", "results", "export"}),
     ),
 )
 

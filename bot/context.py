@@ -25,6 +25,7 @@ class Services:
     clock: Clock
     max_text_length: int = 1000
     link_code_minutes: int = 10
+    survey_min_group: int = 5
 
 
 @dataclass

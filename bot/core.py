@@ -16,6 +16,7 @@ from bot.notices import SORRY
 from bot.ports import UnitOfWork
 from bot.private_chat import continue_in_private, start_payload
 from bot.replies import Reply, Text
+from bot.surveys import answering, builder
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +37,13 @@ class Core:
 
     def __init__(self, services: Services) -> None:
         self.services = services
-        self.dialogs = DialogEngine([onboarding.ONBOARDING, profile.EDIT_DIALOG, announce.ANNOUNCE])
+        self.dialogs = DialogEngine(
+            [onboarding.ONBOARDING, profile.EDIT_DIALOG, announce.ANNOUNCE, answering.ANSWERING, builder.BUILDER]
+        )
         self.buttons: dict[str, ButtonHandler] = {
             profile.ACTION_PREFIX: _profile_button,
             language_menu.ACTION_PREFIX: language_menu.on_button,
+            answering.ACTION_PREFIX: answering.on_button,
         }
 
     def handle(self, event: AnyEvent) -> list[Reply]:

@@ -1,19 +1,21 @@
 """What is due now: the one question the scheduler's recurring job asks the core.
 
-Scheduled announcements are published; due reminders are queued in small chunks, each its
-own transaction, so a large batch never holds the database (or the event loop) for long.
+Scheduled announcements are published; surveys open, remind and close; due reminders are
+queued in small chunks, each its own transaction, so a large batch never holds the database
+(or the event loop) for long.
 Dedupe keys and status changes make a rerun, or two overlapping runs, queue nothing twice.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from bot.announcements import Announcement, may_announce
 from bot.broadcast import publish, queue_reminders
 from bot.context import Services
 from bot.ports import UnitOfWork
+from bot.surveys.dispatch import SurveyDue, run_due_surveys
 
 REMINDER_CHUNK = 200
 
@@ -22,6 +24,7 @@ REMINDER_CHUNK = 200
 class DueReport:
     announcements: int
     reminders: int
+    surveys: SurveyDue = field(default_factory=SurveyDue)
 
 
 def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
@@ -56,4 +59,5 @@ def run_due(services: Services, now: datetime) -> DueReport:
         if count == 0:
             break
         reminders += count
-    return DueReport(announcements=published, reminders=reminders)
+    surveys = run_due_surveys(services.uow_factory, services.network, services.catalogs, now)
+    return DueReport(announcements=published, reminders=reminders, surveys=surveys)

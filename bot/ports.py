@@ -14,6 +14,8 @@ from bot.delivery import OutboxItem
 from bot.dialogs.state import DialogState
 from bot.events import ChatRef
 from bot.members import Identity, Member, Role, RoleGrant
+from bot.surveys.model import Answer, Response, Survey
+from bot.surveys.results import Tally, Turnout
 
 JSONDict = dict[str, Any]
 
@@ -139,6 +141,73 @@ class AuditLog(Protocol):
     ) -> None: ...
 
 
+class SurveyRepository(Protocol):
+    def add(self, survey: Survey) -> Survey: ...
+
+    def get(self, survey_id: int) -> Survey | None: ...
+
+    def save(self, survey: Survey) -> None: ...
+
+    def recent(self, limit: int) -> builtins.list[Survey]:
+        """The latest surveys, newest first."""
+        ...
+
+    def active(self) -> builtins.list[Survey]:
+        """Scheduled and open surveys (the due scan decides what to do with each)."""
+        ...
+
+    def invite(self, survey_id: int, member_id: int, chapter: str | None) -> bool:
+        """Record an invitation; False if the member was invited before."""
+        ...
+
+    def invitees(self, survey_id: int) -> builtins.list[int]: ...
+
+    def is_invited(self, survey_id: int, member_id: int) -> bool: ...
+
+    def invited_surveys(self, member_id: int) -> builtins.list[int]:
+        """Ids of the surveys this member was invited to, newest first."""
+        ...
+
+    def response(self, survey_id: int, token: str, *, lock: bool = False) -> Response | None:
+        """A response by its token; ``lock`` holds it until the end of the transaction."""
+        ...
+
+    def start(self, response: Response) -> Response:
+        """Create the response, or return the one a concurrent press created first."""
+        ...
+
+    def save_response(self, response: Response) -> None: ...
+
+    def answers(self, response_id: int) -> dict[int, Answer]:
+        """question index -> the response's answer."""
+        ...
+
+    def put_answer(self, survey_id: int, response: Response, question: int, answer: Answer | None) -> None:
+        """Store (or replace, or with None remove) the response's answer to a question."""
+        ...
+
+    def finished_tokens(self, survey_id: int) -> set[str]: ...
+
+    def turnout(self, survey_id: int) -> builtins.list[Turnout]:
+        """Invited, started and completed per chapter."""
+        ...
+
+    def tallies(self, survey_id: int) -> builtins.list[Tally]:
+        """Answer rows counted by (question, chapter, value, language)."""
+        ...
+
+    def texts(
+        self, survey_id: int, questions: builtins.list[int], per_question: int
+    ) -> builtins.list[tuple[int, str, str | None]]:
+        """(question, text, language) of the latest answers to the free-text ``questions``,
+        up to ``per_question`` each."""
+        ...
+
+    def export(self, survey_id: int) -> builtins.list[tuple[Response, dict[int, Answer]]]:
+        """Every response with its answers, for the CSV file."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories inside, commit or roll back at the end."""
 
@@ -162,6 +231,9 @@ class UnitOfWork(Protocol):
 
     @property
     def audit(self) -> AuditLog: ...
+
+    @property
+    def surveys(self) -> SurveyRepository: ...
 
     def __enter__(self) -> Self: ...
 

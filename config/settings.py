@@ -60,6 +60,8 @@ class NetworkSettings(BaseModel):
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
     max_text_length: int = Field(default=1000, gt=0, le=4000)
     link_code_minutes: int = Field(default=10, gt=0, le=1440)
+    #: Survey results per chapter are shown only for chapters with at least this many answers.
+    survey_min_group: int = Field(default=5, ge=1, le=1000)
     dm_opt_in_platforms: list[str] = Field(default_factory=lambda: ["discord"])
 
     @field_validator("languages")

@@ -39,7 +39,15 @@ async def due_scan() -> DueReport:
     event loop (and the adapters on it) never waits for a large batch."""
     runtime = _current()
     report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
-    if report.announcements or report.reminders:
-        log.info("due scan queued %s announcements and %s reminders", report.announcements, report.reminders)
+    surveys = report.surveys
+    if report.announcements or report.reminders or surveys.opened or surveys.reminded:
+        log.info(
+            "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed",
+            report.announcements,
+            report.reminders,
+            surveys.opened,
+            surveys.reminded,
+            surveys.closed,
+        )
         runtime.wake_relays()
     return report

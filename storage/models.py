@@ -209,3 +209,71 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSONType)
     audience_size: Mapped[int | None] = mapped_column(Integer)
+
+
+class SurveyRow(Base):
+    __tablename__ = "surveys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    title: Mapped[dict[str, str]] = mapped_column(JSONType)
+    intro: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    reminders: Mapped[list[int]] = mapped_column(JSONType, default=list)  # seconds before closes_at
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+    salt: Mapped[str | None] = mapped_column(String(64))
+    invited: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class SurveyInviteRow(Base):
+    __tablename__ = "survey_invites"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
+    chapter: Mapped[str | None] = mapped_column(String(64))
+
+
+class SurveyResponseRow(Base):
+    """One member's response. In an anonymous survey ``member_id`` stays NULL and ``token``
+    is a one-way hash that only prevents a second response."""
+
+    __tablename__ = "survey_responses"
+    __table_args__ = (
+        UniqueConstraint("survey_id", "token"),
+        Index("ix_survey_responses_turnout", "survey_id", "chapter", "completed"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(64))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"), index=True)
+    chapter: Mapped[str | None] = mapped_column(String(64))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SurveyAnswerRow(Base):
+    """One answer, or one picked option of a multiple-choice answer. It carries what results
+    are grouped by (survey, question, chapter), so they are counted from one index."""
+
+    __tablename__ = "survey_answers"
+    __table_args__ = (
+        Index("ix_survey_answers_tally", "survey_id", "question", "chapter", "value", "language"),
+        Index("ix_survey_answers_latest", "survey_id", "question", "id"),
+        Index("ix_survey_answers_response", "response_id", "question"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"))
+    response_id: Mapped[int] = mapped_column(ForeignKey("survey_responses.id", ondelete="CASCADE"))
+    question: Mapped[int] = mapped_column(Integer)
+    chapter: Mapped[str | None] = mapped_column(String(64))
+    value: Mapped[int | None] = mapped_column(Integer)
+    text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(16))

@@ -19,6 +19,7 @@ from storage.repositories.delivery import (
     SqlOutboxRepository,
     SqlReminderRepository,
 )
+from storage.repositories.surveys import SqlSurveyRepository
 
 
 class SqlUnitOfWork:
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
     announcements: SqlAnnouncementRepository
     reminders: SqlReminderRepository
     audit: SqlAuditLog
+    surveys: SqlSurveyRepository
 
     def __init__(
         self,
@@ -65,6 +67,7 @@ class SqlUnitOfWork:
         self.announcements = SqlAnnouncementRepository(session)
         self.reminders = SqlReminderRepository(session)
         self.audit = SqlAuditLog(session)
+        self.surveys = SqlSurveyRepository(session)
         return self
 
     def __exit__(
@@ -78,6 +81,7 @@ class SqlUnitOfWork:
             return
         # Repositories kept from a closed unit of work must not quietly open a new transaction.
         del self.members, self.dialogs, self.link_codes, self.outbox, self.announcements, self.reminders, self.audit
+        del self.surveys
         try:
             session.rollback()
         finally:

@@ -68,6 +68,9 @@ class Step:
     prompt: Prompt
     on_text: TextHandler | None = None
     on_button: ButtonHandler | None = None
+    #: Whether the prompt asks for typed text (platforms then offer a form); by default,
+    #: whenever the step takes text. A step that also reads typed shortcuts says so here.
+    wants_text: Callable[[Context, DialogState], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +153,8 @@ class DialogEngine:
         step = self._step(state)
         prompt = step.prompt(ctx, state)  # a prompt may initialise state.data
         ctx.uow.dialogs.put(ctx.chat, state)
-        return [dataclasses.replace(prompt, expects_text=step.on_text is not None)]
+        wants_text = step.wants_text(ctx, state) if step.wants_text else step.on_text is not None
+        return [dataclasses.replace(prompt, expects_text=wants_text)]
 
     def _apply(self, ctx: Context, state: DialogState, outcome: Outcome) -> list[Reply]:
         dialog = self._dialogs[state.dialog]

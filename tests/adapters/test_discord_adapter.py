@@ -21,11 +21,14 @@ import adapters.discord.client
 from adapters.console.session import ConsoleSession
 from adapters.discord import DiscordSender, TwinBot, create_discord_bot
 from bot import member_admin, member_csv
+from bot.audience import Audience
 from bot.delivery import PacePolicy
 from bot.events import AnyEvent
 from bot.members import Identity, Member
 from bot.notices import DM_CLOSED, DM_SENT
 from bot.replies import Reply, Text
+from bot.surveys.dispatch import open_survey
+from bot.surveys.model import Kind, Question, Survey
 from config import Settings, load_settings
 from jobs.clock import RealClock
 from jobs.pacing import Pacer
@@ -737,7 +740,9 @@ async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env
     (synced,) = [e for e in simcord_env.http_requests if e.method == "PUT" and e.path.endswith("/commands")]
     assert isinstance(synced.json, list)
     commands = {command["name"]: command for command in synced.json}
-    assert list(commands) == ["start", "profile", "language", "link", "help", "cancel", "members", "announce"]
+    assert list(commands) == [
+        "start", "profile", "language", "link", "help", "cancel", "members", "announce", "surveys", "survey"
+    ]
 
     action, ident = commands["announce"]["options"]
     assert action["type"] == discord.AppCommandOptionType.string.value and not action.get("required")
@@ -842,3 +847,55 @@ async def test_files_and_pictures_reach_a_channel(simcord_env: Env, channel: Cha
     messages = channel.history()
     assert [a.filename for m in messages for a in m.attachments] == ["meetup-3.ics", "chart.png"]
     assert messages[0].content == "@everyone see you there" and not messages[0].mention_everyone
+
+
+# ------------------------------------------------------------------------------------ 12. a survey
+
+
+async def test_survey_invitation_in_the_channel_answered_in_dms_with_a_form_for_text(
+    simcord_env: Env,
+    guild: GuildHandle,
+    channel: ChannelHandle,
+    settings: Settings,
+    engine: Engine,
+    restarted: list[TwinBot],
+) -> None:
+    marie_user, marie = join(simcord_env, guild, "marie")
+    bot = await configure_lyon_channel(simcord_env, settings, channel, restarted)
+    import_members(bot, {"display_name": "Marie Dubois", "identities": f"discord:{marie_user.id}"})
+    services = bot.core.services
+    with services.uow_factory() as uow:
+        survey = uow.surveys.add(
+            Survey(
+                title={"en": "Picnic feedback"},
+                questions=(
+                    Question(Kind.RATING, {"en": "How was the picnic?"}),
+                    Question(Kind.TEXT, {"en": "What should we change?"}),
+                ),
+                audience=Audience(chapters=("lyon",)),
+                created_at=services.clock(),
+            )
+        )
+        assert open_survey(uow, services.network, services.catalogs, survey, services.clock()) == 1
+        uow.commit()
+    relay = await drain(bot, engine)
+    await simcord_env.settle()
+    assert relay.outcomes == {"sent": 1}  # Marie did not opt in to DMs: the channel carries the invitation
+    post = channel.last_message
+    assert post is not None and post.content.startswith("📋 New survey for the members of Lyon: Picnic feedback")
+    assert labels(post) == ["Start"]
+
+    started = await marie.click(post, label="Start")
+    assert started.ephemeral and said(started) == DM_SENT
+    question = last_dm(marie_user)
+    assert "Picnic feedback · 1/2" in question.content
+    assert labels(question) == ["1", "2", "3", "4", "5"]  # buttons only: no form for a scale
+    answered = await press(marie_user, "4", question)
+    assert "2/2" in said(answered)
+    form = await press(marie_user, WRITE)
+    assert form.modal is not None
+    done = await marie_user.submit_modal(form, {modal_input(form): "More shade, please"})
+    assert said(done) == "Thank you! Your answers are saved."
+    with services.uow_factory() as uow:
+        assert survey.id is not None
+        assert [(t.question, t.value) for t in uow.surveys.tallies(survey.id)] == [(0, 4), (1, None)]

@@ -311,14 +311,14 @@ async def test_command_menus_per_language_and_for_coordinators(
     assert by_language[None] == menu("en", coordinator=False)
     assert by_language["fr"] != by_language["en"]  # translated descriptions
     names = [c["command"] for c in by_language["en"]]
-    assert names == ["start", "profile", "language", "link", "help", "cancel"]
+    assert names == ["start", "profile", "language", "link", "help", "cancel", "surveys"]
 
     # The coordinator's own chat gets the menu with the coordinators' commands; nobody else's chat is touched.
     chat_scoped = [c for c in fake.commands if c["scope"] != private]
     assert [c["scope"] for c in chat_scoped] == [{"type": "chat", "chat_id": COORDINATOR}]
     (coordinator_menu,) = chat_scoped
     assert coordinator_menu["commands"] == menu("en", coordinator=True)
-    assert {"members", "announce"} <= {c["command"] for c in coordinator_menu["commands"]}
+    assert {"members", "announce", "survey"} <= {c["command"] for c in coordinator_menu["commands"]}
     assert all(len(c["description"]) <= 256 for c in fake.commands for c in c["commands"])
 
 

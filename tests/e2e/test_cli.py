@@ -183,3 +183,52 @@ def test_announcement_is_relayed_to_each_member_in_their_language(env: dict[str,
     status.write_text("claire: /announce status 1\n", encoding="utf-8")
     report = twinbot(env, "console", "--script", str(status))
     assert "console: envoyés 3" in report.stdout.replace("envoyé ", "envoyés ").replace("\u202f", " ")
+
+
+BAD_SURVEY = """\
+title = ""
+anonymous = "perhaps"
+
+[audience]
+chapters = ["paris"]
+
+[[questions]]
+kind = "stars"
+text = "How was it?"
+
+[[questions]]
+kind = "rating"
+text = "And the food?"
+options = ["good", "bad"]
+"""
+
+
+def test_survey_file_load_list_and_export(env: dict[str, str], tmp_path: Path) -> None:
+    example = ROOT / "config" / "surveys" / "example.yaml"
+    assert twinbot(env, "members", "import", str(ROOT / "config" / "demo_members.csv")).returncode == 0
+    checked = twinbot(env, "surveys", "load", "--check", str(example))
+    assert checked.returncode == 0, checked.stderr
+    assert "a valid survey with 6 questions" in checked.stdout
+    assert "no surveys yet" in twinbot(env, "surveys", "list").stdout  # --check stored nothing
+
+    bad = tmp_path / "bad.toml"
+    bad.write_text(BAD_SURVEY, encoding="utf-8")
+    refused = twinbot(env, "surveys", "load", str(bad))
+    assert refused.returncode == 1
+    assert "nothing loaded" in refused.stderr
+    for where in ("title", "anonymous", "audience.chapters[0]", "questions[0].kind", "questions[1].options"):
+        assert f"\n  {where}: " in refused.stderr, (where, refused.stderr)
+    assert "Traceback" not in refused.stderr
+    assert "no surveys yet" in twinbot(env, "surveys", "list").stdout  # nothing half-loaded
+
+    loaded = twinbot(env, "surveys", "load", str(example))
+    assert loaded.returncode == 0, loaded.stderr
+    assert "loaded survey 1 (6 questions)" in loaded.stdout
+    assert "#1\t" in twinbot(env, "surveys", "list").stdout
+    out = tmp_path / "survey.csv"
+    exported = twinbot(env, "surveys", "export", "1", str(out))
+    assert exported.returncode == 0, exported.stderr
+    header = out.read_text(encoding="utf-8-sig").splitlines()[0]
+    assert header.startswith("chapter,completed,")  # the example is anonymous: no member columns
+    missing = twinbot(env, "surveys", "export", "99", str(out))
+    assert missing.returncode == 1 and "there is no survey 99" in missing.stderr

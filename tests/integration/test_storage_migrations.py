@@ -17,11 +17,15 @@ from .helpers import member
 
 TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
     "outbox",
+    "surveys",
+    "survey_invites",
+    "survey_responses",
+    "survey_answers",
     "announcements",
     "reminders",
     "audit_log",
 }
-LATEST = "0003"
+LATEST = "0004"
 
 
 def _head() -> str | None:

@@ -15,6 +15,7 @@ from bot.dialogs.state import DialogState
 from bot.events import ChatRef
 from bot.members import Identity, Member, Role, RoleGrant
 from bot.ports import DueReminder, IdentityTaken
+from bot.surveys.model import Survey, SurveyStatus
 
 
 @dataclass
@@ -32,6 +33,8 @@ class FakeDatabase:
     announcements: dict[int, Announcement] = field(default_factory=dict)
     reminders: dict[str, tuple[int, int, datetime, dict[str, str], bool]] = field(default_factory=dict)
     audit: list[tuple[int | None, str, dict[str, Any], int | None, datetime]] = field(default_factory=list)
+    surveys: dict[int, Survey] = field(default_factory=dict)
+    survey_invites: dict[tuple[int, int], str | None] = field(default_factory=dict)
     commits: int = 0
 
 
@@ -223,6 +226,48 @@ class FakeAudit:
         self.db.audit.append((actor_id, action, details, audience_size, at))
 
 
+class FakeSurveys:
+    """Surveys and invitations in memory. Responses, answers and results are exercised on
+    real databases only (tests/e2e/test_surveys.py): their methods are absent here."""
+
+    def __init__(self, db: FakeDatabase) -> None:
+        self.db = db
+
+    def add(self, survey: Survey) -> Survey:
+        survey.id = max(self.db.surveys, default=0) + 1
+        self.db.surveys[survey.id] = copy.deepcopy(survey)
+        return survey
+
+    def get(self, survey_id: int) -> Survey | None:
+        return copy.deepcopy(self.db.surveys.get(survey_id))
+
+    def save(self, survey: Survey) -> None:
+        assert survey.id is not None
+        self.db.surveys[survey.id] = copy.deepcopy(survey)
+
+    def recent(self, limit: int) -> list[Survey]:
+        return copy.deepcopy(sorted(self.db.surveys.values(), key=lambda s: -(s.id or 0))[:limit])
+
+    def active(self) -> list[Survey]:
+        found = [s for s in self.db.surveys.values() if s.status is not SurveyStatus.CLOSED]
+        return copy.deepcopy(sorted(found, key=lambda s: s.id or 0))
+
+    def invite(self, survey_id: int, member_id: int, chapter: str | None) -> bool:
+        if (survey_id, member_id) in self.db.survey_invites:
+            return False
+        self.db.survey_invites[(survey_id, member_id)] = chapter
+        return True
+
+    def invitees(self, survey_id: int) -> list[int]:
+        return sorted(m for s, m in self.db.survey_invites if s == survey_id)
+
+    def is_invited(self, survey_id: int, member_id: int) -> bool:
+        return (survey_id, member_id) in self.db.survey_invites
+
+    def invited_surveys(self, member_id: int) -> list[int]:
+        return sorted((s for s, m in self.db.survey_invites if m == member_id), reverse=True)
+
+
 class FakeUnitOfWork:
     """Works on a private copy of the database; commit() publishes it, exit drops the rest."""
 
@@ -238,6 +283,7 @@ class FakeUnitOfWork:
         self.announcements = FakeAnnouncements(self.work)
         self.reminders = FakeReminders(self.work)
         self.audit = FakeAudit(self.work)
+        self.surveys = FakeSurveys(self.work)
         return self
 
     def __exit__(
@@ -248,7 +294,7 @@ class FakeUnitOfWork:
     def commit(self) -> None:
         for name in (
             "members", "identities", "roles", "role_sources", "dialogs", "link_codes", "unreachable", "outbox",
-            "announcements", "reminders", "audit",
+            "announcements", "reminders", "audit", "surveys", "survey_invites",
         ):
             setattr(self.shared, name, copy.deepcopy(getattr(self.work, name)))
         self.shared.commits += 1

@@ -1,0 +1,1 @@
+"""Satisfaction surveys: define, dispatch, answer in chat, remind, results."""
