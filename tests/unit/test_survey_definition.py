@@ -218,7 +218,7 @@ def test_yml_suffix_iso_strings_and_a_byte_order_mark(tmp_path: pathlib.Path) ->
         (
             '[audience]\nfilter = "volunteers"',
             "audience.filter",
-            "use one of all, mentors, mentees, coordinators, lang:xx",
+            "use one of all, mentors, mentees, coordinators, admins, lang:xx",
         ),
         ('[audience]\nregion = "south"', "audience.region", "expected one of chapters, filter"),
     ],
