@@ -233,6 +233,7 @@ class SurveyRow(Base):
 
 class SurveyInviteRow(Base):
     __tablename__ = "survey_invites"
+    __table_args__ = (Index("ix_survey_invites_turnout", "survey_id", "chapter"),)  # counted per chapter
 
     survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
     member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -25,7 +25,7 @@ TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
     "reminders",
     "audit_log",
 }
-LATEST = "0004"
+LATEST = "0005"
 
 
 def _head() -> str | None:
