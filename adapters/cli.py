@@ -183,7 +183,7 @@ def _surveys(app: App, args: argparse.Namespace) -> int:
             try:
                 data = survey_admin.export(uow, app.network, args.id, app.network.default_language,
                                            app.settings.network.survey_min_group)
-            except survey_admin.SurveyNotFound as exc:
+            except (survey_admin.SurveyNotFound, survey_admin.TooFewResponses) as exc:
                 print(f"twinbot: {exc}", file=sys.stderr)
                 return 1
             args.file.write_bytes(data)

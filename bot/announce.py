@@ -15,6 +15,7 @@ from bot.context import Context
 from bot.dialogs.engine import Dialog, Outcome, Step, advance, button, finish, stay
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
+from bot.ids import parse_id
 from bot.members import Role
 from bot.replies import Reply, Text, rows
 
@@ -295,9 +296,10 @@ def command(ctx: Context, args: str) -> list[Reply]:
 
 
 def _own(ctx: Context, ident: str) -> Announcement | None:
-    if not ident.isdigit():
+    number = parse_id(ident)
+    if number is None:
         return None
-    announcement = ctx.uow.announcements.get(int(ident))
+    announcement = ctx.uow.announcements.get(number)
     if announcement is None or ctx.member is None:
         return None
     if announcement.author_id != ctx.member.id and not _may_send(ctx, announcement.audience):

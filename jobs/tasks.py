@@ -40,7 +40,7 @@ async def due_scan() -> DueReport:
     runtime = _current()
     report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
     surveys = report.surveys
-    if report.announcements or report.reminders or surveys.opened or surveys.reminded:
+    if report.announcements or report.reminders or surveys.opened or surveys.reminded or surveys.closed:
         log.info(
             "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed",
             report.announcements,

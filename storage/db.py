@@ -31,6 +31,8 @@ def make_engine(url: str | URL, *, sqlite_immediate: bool = True, **kwargs: Any)
     tries to write after another has committed. Other databases get ``pool_pre_ping``.
     """
     parsed = make_url(url)
+    # Errors and logs never carry the values of a statement (members' answers, names, texts).
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() != "sqlite":
         kwargs.setdefault("pool_pre_ping", True)
         return create_engine(parsed, **kwargs)

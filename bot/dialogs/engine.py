@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.dialogs.state import DialogState
+from bot.ids import parse_id
 from bot.replies import Button, Reply, Text
 
 if TYPE_CHECKING:
@@ -94,9 +95,10 @@ def parse_action(action: str) -> tuple[int, str] | None:
     """``d:12:yes`` -> (12, "yes"); None if it is not a dialog action."""
     prefix, _, rest = action.partition(":")
     seq, _, value = rest.partition(":")
-    if prefix != ACTION_PREFIX or not seq.isdigit():
+    number = parse_id(seq)
+    if prefix != ACTION_PREFIX or number is None:
         return None
-    return int(seq), value
+    return number, value
 
 
 class DialogEngine:

@@ -17,6 +17,10 @@ class SurveyNotFound(LookupError):
     pass
 
 
+class TooFewResponses(Exception):
+    """An anonymous survey's answers are not exported before enough members completed it."""
+
+
 def load(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: Survey, now: datetime) -> tuple[Survey, int]:
     """Store a parsed survey; one without an opening time (or with one passed) opens now.
     Returns the survey and how many members were invited (0 if it opens later)."""
@@ -35,6 +39,9 @@ def export(uow: UnitOfWork, network: Network, survey_id: int, lang: str, min_gro
     if survey is None:
         raise SurveyNotFound(f"there is no survey {survey_id}")
     rows = uow.surveys.export(survey_id)
+    if survey.anonymous and sum(1 for response, _ in rows if response.completed) < min_group:
+        reason = f"survey {survey_id} is anonymous: its answers show once {min_group} members completed it"
+        raise TooFewResponses(reason)
     member_ids = [r.member_id for r, _ in rows if r.member_id is not None]
     names = {i: m.display_name for i, m in uow.members.get_many(member_ids).items()} if member_ids else {}
     return to_csv(survey, rows, names, lang, network.default_language, min_group)

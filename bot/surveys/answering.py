@@ -7,9 +7,12 @@ they left off. The dialog state only says which survey and question this chat is
 
 from __future__ import annotations
 
+import unicodedata
+
 from bot.context import Context
 from bot.dialogs.engine import Dialog, Outcome, Step, advance, button, finish, stay
 from bot.dialogs.state import DialogState
+from bot.ids import parse_id, parse_small
 from bot.private_chat import continue_in_private
 from bot.replies import Button, Reply, Text, rows
 from bot.surveys.model import MAX_TEXT_ANSWER, Answer, Kind, Question, Response, Survey, SurveyStatus, pick
@@ -32,9 +35,10 @@ def _languages(ctx: Context) -> list[str]:
 
 def on_button(ctx: Context, value: str) -> list[Reply]:
     verb, _, ident = value.partition(":")
-    if verb != "start" or not ident.isdigit():
+    number = parse_id(ident)
+    if verb != "start" or number is None:
         return [Text(ctx._("This button is no longer current."))]
-    return begin(ctx, int(ident))
+    return begin(ctx, number)
 
 
 def begin(ctx: Context, survey_id: int) -> list[Reply]:
@@ -42,7 +46,7 @@ def begin(ctx: Context, survey_id: int) -> list[Reply]:
     if ctx.member is None or ctx.member.id is None:
         return [Text(ctx._("You are not a member yet. Send /start to join."))]
     survey = ctx.uow.surveys.get(survey_id)
-    if survey is None or not ctx.uow.surveys.is_invited(survey_id, ctx.member.id):
+    if survey is None or not survey.questions or not ctx.uow.surveys.is_invited(survey_id, ctx.member.id):
         return [Text(ctx._("There is no survey {id} for you.", id=survey_id))]
     refusal = _refusal(ctx, survey)
     if refusal is not None:
@@ -86,7 +90,8 @@ def _refusal(ctx: Context, survey: Survey) -> Text | None:
 def _load(ctx: Context, state: DialogState) -> tuple[Survey, Response] | Text:
     """The survey and the member's response, locked; or why the dialog cannot go on."""
     survey = ctx.uow.surveys.get(int(state.data.get("survey", 0)))
-    if survey is None or ctx.member is None or ctx.member.id is None:
+    index = int(state.data.get("q", 0))
+    if survey is None or ctx.member is None or ctx.member.id is None or not 0 <= index < len(survey.questions):
         return Text(ctx._("This survey no longer exists."))
     refusal = _refusal(ctx, survey)
     if refusal is not None:
@@ -184,7 +189,8 @@ def _on_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     survey, response = loaded
     index = int(state.data.get("q", 0))
     question = survey.questions[index]
-    verb, _, arg = value.partition(":")
+    verb, _, text = value.partition(":")
+    number = parse_small(text)
     if verb == "back":
         return _move(ctx, state, survey, response, max(index - 1, 0))
     if verb == "skip":
@@ -192,8 +198,8 @@ def _on_button(ctx: Context, state: DialogState, value: str) -> Outcome:
             return stay(Text(ctx._("This question needs an answer.")))
         ctx.uow.surveys.put_answer(survey.id or 0, response, index, None)
         return _move(ctx, state, survey, response, index + 1)
-    if verb == "t" and question.kind is Kind.MULTI and arg.isdigit() and int(arg) in question.valid_values():
-        state.data["picked"] = sorted(set(state.data.get("picked", [])) ^ {int(arg)})
+    if verb == "t" and question.kind is Kind.MULTI and number is not None and number in question.valid_values():
+        state.data["picked"] = sorted(set(state.data.get("picked", [])) ^ {number})
         return stay(reprompt=True)
     if verb == "done" and question.kind is Kind.MULTI:
         chosen = sorted(int(v) for v in state.data.get("picked", []))
@@ -202,8 +208,8 @@ def _on_button(ctx: Context, state: DialogState, value: str) -> Outcome:
         answer = Answer(values=tuple(chosen), multiple=True)
         return _answer(ctx, state, survey, response, index, answer)
     scale_or_single = question.kind in (Kind.RATING, Kind.NPS, Kind.SINGLE)
-    if verb == "v" and arg.isdigit() and scale_or_single and int(arg) in question.valid_values():
-        return _answer(ctx, state, survey, response, index, Answer(values=(int(arg),)))
+    if verb == "v" and number is not None and scale_or_single and number in question.valid_values():
+        return _answer(ctx, state, survey, response, index, Answer(values=(number,)))
     return stay()
 
 
@@ -214,16 +220,24 @@ def _on_text(ctx: Context, state: DialogState, text: str) -> Outcome:
     survey, response = loaded
     index = int(state.data.get("q", 0))
     question = survey.questions[index]
-    body = text.strip()
-    if question.kind in (Kind.RATING, Kind.NPS) and body.isdigit() and int(body) in question.valid_values():
-        return _answer(ctx, state, survey, response, index, Answer(values=(int(body),)))
+    body = _printable(text).strip()
+    typed = parse_small(body)
+    if question.kind in (Kind.RATING, Kind.NPS) and typed is not None and typed in question.valid_values():
+        return _answer(ctx, state, survey, response, index, Answer(values=(typed,)))
     if question.kind is not Kind.TEXT:
         return stay(Text(ctx._("Please choose one of the buttons above, or send /cancel to stop.")))
+    if not body:
+        return stay(Text(ctx._("That message was empty.")))
     if len(body) > MAX_TEXT_ANSWER:
         return stay(Text(ctx._("That is longer than {limit} characters. Please shorten it.", limit=MAX_TEXT_ANSWER)))
     priors = ctx.member.languages if ctx.member else []
     language = ctx.services.resolver.detect(body, priors)
     return _answer(ctx, state, survey, response, index, Answer(text=body, language=language))
+
+
+def _printable(text: str) -> str:
+    """Text without control characters (NUL and the like), keeping line breaks and tabs."""
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) != "Cc")
 
 
 def _answer(

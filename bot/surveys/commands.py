@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from bot.announce import allowed_scopes
 from bot.context import Context
-from bot.replies import Reply, Text
+from bot.ids import parse_id
+from bot.replies import Button, Reply, Text
 from bot.surveys import answering, builder, report
 from bot.surveys.dispatch import close_survey
 from bot.surveys.model import Survey, SurveyStatus
@@ -15,17 +16,19 @@ USAGE = "/survey new, /survey list, /survey results ID, /survey export ID, /surv
 
 def member_command(ctx: Context, args: str) -> list[Reply]:
     """``/surveys``: open surveys to answer (or continue); ``/surveys ID`` starts one."""
-    ident = args.strip()
-    if ident.isdigit():
-        return answering.begin(ctx, int(ident))
+    number = parse_id(args)
+    if number is not None:
+        return answering.begin(ctx, number)
     assert ctx.member is not None and ctx.member.id is not None
     now = ctx.now()
     lines: list[str] = []
-    buttons = []
-    for survey_id in ctx.uow.surveys.invited_surveys(ctx.member.id)[:20]:
+    buttons: list[tuple[Button, ...]] = []
+    for survey_id in ctx.uow.surveys.invited_surveys(ctx.member.id):
         survey = ctx.uow.surveys.get(survey_id)
         if survey is None or not survey.is_open(now):
             continue
+        if len(buttons) >= 20:
+            break
         response = ctx.uow.surveys.response(survey_id, survey.token(ctx.member.id))
         name = answering.title(ctx, survey)
         if response is not None and response.completed:
@@ -61,9 +64,10 @@ def coordinator_command(ctx: Context, args: str) -> list[Reply]:
 
 
 def _visible(ctx: Context, ident: str) -> Survey | None:
-    if not ident.isdigit() or len(ident) > 12:
+    number = parse_id(ident)
+    if number is None:
         return None
-    survey = ctx.uow.surveys.get(int(ident))
+    survey = ctx.uow.surveys.get(number)
     return survey if survey is not None and report.may_see(ctx, survey) else None
 
 

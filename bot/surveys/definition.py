@@ -88,7 +88,13 @@ def _aware(moment: datetime, info: ValidationInfo) -> datetime:
     (info.context or {})["moments"][info.field_name] = moment  # for the window check, naive or not
     if moment.utcoffset() is None:
         raise _error("give a UTC offset, e.g. +01:00")
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise _error("is out of range") from None
+
+
+MAX_REMINDER = timedelta(days=365)
 
 
 def _duration(value: Any) -> timedelta:
@@ -97,7 +103,10 @@ def _duration(value: Any) -> timedelta:
         raise _error('write a duration such as "2d", "6h" or "30m"')
     if int(match[1]) <= 0:
         raise _error("must be more than zero")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    duration = timedelta(**{_UNITS[match[2]]: int(match[1])}) if len(match[1]) <= 6 else timedelta.max
+    if duration > MAX_REMINDER:
+        raise _error("must be at most 365 days")
+    return duration
 
 
 def _chapter(code: str, info: ValidationInfo) -> str:

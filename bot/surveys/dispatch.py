@@ -4,6 +4,7 @@ two overlapping due scans, never invites or reminds anyone twice."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,8 @@ from bot.quiet_hours import next_allowed
 from bot.replies import Button, Text
 from bot.surveys.answering import ACTION_PREFIX
 from bot.surveys.model import Survey, SurveyStatus, pick
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,13 +80,15 @@ def open_survey(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: S
         survey.salt = secrets.token_hex(16)
     members = [m for m in survey.audience.members(uow) if m.id is not None and not m.announcements_muted]
     identities = uow.members.identities_of([m.id for m in members if m.id is not None])
+    channels = _channel_platforms(survey, network)
     invited = 0
     for member in members:
         assert member.id is not None
         skip = () if member.announcement_dms else network.dm_opt_in
         target = reachable_target(identities.get(member.id, []), skip)
-        if reachable_target(identities.get(member.id, [])) is None:
-            continue  # no platform can reach them at all
+        on_channel = {i.platform for i in identities.get(member.id, [])} & channels.get(member.home_chapter, set())
+        if target is None and not on_channel:
+            continue  # nothing would tell them: not counted as invited
         if not uow.surveys.invite(survey.id, member.id, member.home_chapter):
             continue
         invited += 1
@@ -105,6 +110,18 @@ def open_survey(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: S
     survey.invited += invited
     uow.surveys.save(survey)
     return invited
+
+
+def _channel_platforms(survey: Survey, network: Network) -> dict[str | None, set[str]]:
+    """chapter -> platforms where the survey is posted in the chapter's group chat."""
+    if survey.audience.filter != "all":
+        return {}
+    codes = survey.audience.chapters or tuple(c.code for c in network.chapters)
+    found: dict[str | None, set[str]] = {}
+    for chapter in (network.chapter(code) for code in codes):
+        if chapter is not None:
+            found[chapter.code] = {platform for platform, _chat in chapter.group_chats}
+    return found
 
 
 def _to_chapter_chats(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: Survey, now: datetime) -> None:
@@ -189,17 +206,22 @@ def run_due_surveys(
     with uow_factory() as uow:
         ids = [s.id for s in uow.surveys.active() if s.id is not None]
     for survey_id in ids:
-        with uow_factory() as uow:
-            survey = uow.surveys.get(survey_id)
-            if survey is None:
-                continue
-            if survey.status is SurveyStatus.SCHEDULED and (survey.opens_at is None or survey.opens_at <= now):
-                open_survey(uow, network, catalogs, survey, now)
-                opened += 1
-            elif survey.status is SurveyStatus.OPEN and survey.closes_at is not None and survey.closes_at <= now:
-                close_survey(uow, survey)
-                closed += 1
-            elif survey.status is SurveyStatus.OPEN:
-                reminded += remind(uow, network, catalogs, survey, now)
-            uow.commit()
+        try:
+            with uow_factory() as uow:
+                # Locked: a second scan running at the same time waits, then sees what this one did.
+                survey = uow.surveys.get(survey_id, lock=True)
+                if survey is None:
+                    continue
+                past_close = survey.closes_at is not None and survey.closes_at <= now
+                if survey.status is not SurveyStatus.CLOSED and past_close:
+                    close_survey(uow, survey)  # also one that never opened because the bot was down
+                    closed += 1
+                elif survey.status is SurveyStatus.SCHEDULED and (survey.opens_at is None or survey.opens_at <= now):
+                    open_survey(uow, network, catalogs, survey, now)
+                    opened += 1
+                elif survey.status is SurveyStatus.OPEN:
+                    reminded += remind(uow, network, catalogs, survey, now)
+                uow.commit()
+        except Exception:  # one broken survey must not hold up the others
+            log.exception("the due scan could not handle survey %s", survey_id)
     return SurveyDue(opened=opened, reminded=reminded, closed=closed)

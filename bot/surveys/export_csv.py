@@ -14,6 +14,7 @@ import io
 from collections import Counter
 
 from bot.surveys.model import Answer, Kind, Question, Response, Survey, pick
+from bot.surveys.results import hidden_groups
 
 #: A cell starting with one of these is a formula (or becomes one) in common spreadsheets.
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -68,15 +69,16 @@ def to_csv(
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(_header(survey, lang, default_language))
+    hidden: set[str | None] = set()
     if survey.anonymous:
         completed = Counter(response.chapter for response, _ in rows if response.completed)
+        everyone = dict.fromkeys((response.chapter for response, _ in rows), 0) | dict(completed)
+        hidden = hidden_groups(everyone, min_group, complementary=True)
         ordered = sorted(rows, key=lambda row: row[0].token)
     else:
         ordered = list(rows)
     for response, answers in ordered:
-        chapter = response.chapter or ""
-        if survey.anonymous and completed[response.chapter] < min_group:
-            chapter = ""
+        chapter = "" if response.chapter in hidden else (response.chapter or "")
         cells: list[Cell] = [neutralise(chapter), "yes" if response.completed else "no"]
         if not survey.anonymous:
             member = response.member_id

@@ -77,7 +77,7 @@ def _chapter_lines(ctx: Context, results: SurveyResults) -> list[str]:
             lines.append(
                 "• "
                 + ctx._(
-                    "{chapter}: {invited} invited; fewer than {minimum} completed, so no figures are shown",
+                    "{chapter}: {invited} invited; no figures, so that no group of fewer than {minimum} stands out",
                     chapter=name,
                     invited=chapter.invited,
                     minimum=ctx.services.survey_min_group,
@@ -117,6 +117,12 @@ def summary(ctx: Context, results: SurveyResults) -> list[str]:
     ]
     if survey.anonymous:
         lines.append(ctx._("Anonymous: answers are not linked to members."))
+    if results.too_few(ctx.services.survey_min_group):
+        too_few = ctx._(
+            "The answers show once at least {minimum} members have completed this anonymous survey.",
+            minimum=ctx.services.survey_min_group,
+        )
+        return [*lines, "", too_few]
     for result in results.questions:
         lines += ["", *_question_lines(ctx, result, len(results.questions))]
     return lines + _chapter_lines(ctx, results)
@@ -140,16 +146,23 @@ def results_replies(ctx: Context, survey: Survey) -> list[Reply]:
 
     results = compute(ctx.uow, survey, ctx.services.survey_min_group)
     replies: list[Reply] = list(_chunks(summary(ctx, results)))
+    if results.too_few(ctx.services.survey_min_group):
+        return replies
     chart = render_chart(results, ctx._, ctx.lang, ctx.network.default_language)
     replies.append(Image(f"survey-{survey.id}.png", chart, ctx._("Survey {id} in charts", id=survey.id)))
     replies.append(export_file(ctx, survey))
     return replies
 
 
-def export_file(ctx: Context, survey: Survey) -> File:
-    return File(
-        f"survey-{survey.id}.csv",
-        admin.export(ctx.uow, ctx.network, survey.id or 0, ctx.lang, ctx.services.survey_min_group),
-        "text/csv",
-        ctx._("Survey {id}: every response", id=survey.id),
-    )
+def export_file(ctx: Context, survey: Survey) -> File | Text:
+    minimum = ctx.services.survey_min_group
+    try:
+        data = admin.export(ctx.uow, ctx.network, survey.id or 0, ctx.lang, minimum)
+    except admin.TooFewResponses:
+        return Text(
+            ctx._(
+                "The answers show once at least {minimum} members have completed this anonymous survey.",
+                minimum=minimum,
+            )
+        )
+    return File(f"survey-{survey.id}.csv", data, "text/csv", ctx._("Survey {id}: every response", id=survey.id))

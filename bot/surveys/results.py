@@ -112,6 +112,26 @@ class SurveyResults:
     def response_rate(self) -> float:
         return self.completed / self.invited if self.invited else 0.0
 
+    def too_few(self, min_group: int) -> bool:
+        """An anonymous survey shows no answers until ``min_group`` members completed it."""
+        return self.survey.anonymous and self.completed < min_group
+
+
+def hidden_groups(completed: dict[str | None, int], min_group: int, *, complementary: bool) -> set[str | None]:
+    """The chapters whose figures are not shown: those with fewer than ``min_group``
+    completed responses. With ``complementary`` (anonymous surveys), more are hidden until the
+    hidden ones together reach ``min_group`` (or all are hidden): otherwise the total minus
+    the shown chapters would give away a small chapter's answers."""
+    hidden = {chapter for chapter, n in completed.items() if n < min_group}
+    if not complementary:
+        return hidden
+    shown = sorted((n, chapter or "") for chapter, n in completed.items() if chapter not in hidden)
+    by_name = {chapter or "": chapter for chapter in completed}
+    while shown and 0 < sum(completed[c] for c in hidden) < min_group:
+        _n, smallest = shown.pop(0)
+        hidden.add(by_name[smallest])
+    return hidden
+
 
 def compute(uow: UnitOfWork, survey: Survey, min_group: int = MIN_GROUP, samples: int = TEXT_SAMPLES) -> SurveyResults:
     assert survey.id is not None
@@ -142,12 +162,18 @@ def compute(uow: UnitOfWork, survey: Survey, min_group: int = MIN_GROUP, samples
             question=q,
             answered=answered[i],
             counts={v: by_question.get(i, Counter())[v] for v in q.valid_values()},
-            texts=tuple((text, lang) for qi, text, lang in texts if qi == i),
+            # Anonymous answers are listed in a neutral order, not in the order people answered.
+            texts=tuple(
+                sorted(((t, lang) for qi, t, lang in texts if qi == i), key=lambda x: x[0])
+                if survey.anonymous
+                else ((t, lang) for qi, t, lang in texts if qi == i)
+            ),
             languages=dict(languages.get(i, Counter()).most_common()),
         )
         for i, q in enumerate(survey.questions)
     )
-    chapters = tuple(_chapter(survey, t, by_chapter, min_group) for t in turnout)
+    hidden = hidden_groups({t.chapter: t.completed for t in turnout}, min_group, complementary=survey.anonymous)
+    chapters = tuple(_chapter(survey, t, by_chapter, t.chapter in hidden) for t in turnout)
     return SurveyResults(
         survey=survey,
         invited=sum(t.invited for t in turnout),
@@ -159,9 +185,8 @@ def compute(uow: UnitOfWork, survey: Survey, min_group: int = MIN_GROUP, samples
 
 
 def _chapter(
-    survey: Survey, turnout: Turnout, by_chapter: dict[tuple[str | None, int], Counter[int]], min_group: int
+    survey: Survey, turnout: Turnout, by_chapter: dict[tuple[str | None, int], Counter[int]], suppressed: bool
 ) -> ChapterResult:
-    suppressed = turnout.completed < min_group
     means: dict[int, float] = {}
     scores: dict[int, int] = {}
     if not suppressed:

@@ -32,8 +32,8 @@ class SqlSurveyRepository:
         survey.id = row.id
         return survey
 
-    def get(self, survey_id: int) -> Survey | None:
-        row = self._session.get(SurveyRow, survey_id)
+    def get(self, survey_id: int, *, lock: bool = False) -> Survey | None:
+        row = self._session.get(SurveyRow, survey_id, with_for_update=lock or None, populate_existing=lock)
         return None if row is None else _survey(row)
 
     def save(self, survey: Survey) -> None:

@@ -257,7 +257,7 @@ def test_results_with_chart_csv_and_chapter_breakdown(app: App) -> None:
     assert "NPS -50: 1 promoters, 2 passives, 5 detractors" in text
     assert "• Food: 8" in text and "• Music: 0" in text
     assert "Lyon: 7 invited, 6 completed · Q1 2.67 · Q2 NPS -83" in text
-    assert "Frankfurt am Main: 3 invited; fewer than 5 completed, so no figures are shown" in text
+    assert "Frankfurt am Main: 3 invited; no figures, so that no group of fewer than 5 stands out" in text
     images = [r for r in replies if isinstance(r, Image)]
     assert len(images) == 1 and images[0].data.startswith(b"\x89PNG")
     (export,) = [r for r in replies if isinstance(r, File)]
@@ -337,3 +337,76 @@ def test_guided_survey_in_chat(app: App) -> None:
         assert survey.questions[1].options[2] == {"en": "More food"}
         assert survey.closes_at == app.core.services.clock() + timedelta(days=7)
         assert uow.surveys.is_invited(survey.id, alice)
+
+
+def test_anonymous_results_never_single_out_a_small_chapter(app: App) -> None:
+    _member(app, "admin", chapter="yokohama", role=Role.ADMIN)
+    lyon = [(f"l{i}", _member(app, f"l{i}")) for i in range(5)]
+    (frank,) = [("f0", _member(app, "f0", chapter="frankfurt"))]
+    survey_id = _survey(app, anonymous=True, chapters=("lyon", "frankfurt"))
+    chat = ConsoleSession(app.core)
+    _open_invitation(chat, app, "f0", survey_id, frank[1])
+    _answer_all(chat, "f0", rating="1")
+    early = _texts(chat.push("admin", f"/survey results {survey_id}"))
+    assert "The answers show once at least 5 members have completed this anonymous survey." in early
+    assert "mean" not in early
+    assert "answers show once" in _texts(chat.push("admin", f"/survey export {survey_id}"))
+    for user, member_id in lyon:
+        _open_invitation(chat, app, user, survey_id, member_id)
+        _answer_all(chat, user, rating="5")
+    replies = chat.push("admin", f"/survey results {survey_id}")
+    text = _texts(replies)
+    assert "mean 4.33 (6 answers)" in text
+    # Frankfurt (1) is too small; showing Lyon's mean would give Frankfurt's away: both are hidden.
+    assert "Frankfurt am Main: 1 invited; no figures, so that no group of fewer than 5 stands out" in text
+    assert "Lyon: 5 invited; no figures, so that no group of fewer than 5 stands out" in text
+    assert "Q1 5.00" not in text
+    (export,) = [r for r in replies if isinstance(r, File)]
+    table = list(csv.reader(io.StringIO(export.data.decode("utf-8-sig"))))
+    assert {row[0] for row in table[1:]} == {""}
+
+
+def test_forged_numbers_and_control_characters_get_clear_answers(app: App) -> None:
+    alice = _member(app, "alice")
+    survey_id = _survey(app)
+    chat = ConsoleSession(app.core)
+    ref = ChatRef("console", "alice", True)
+    for action in ("sv:start:99999999999999999999", "sv:start:²", "d:²:v:1", "d:99999999999999999999:v:1"):
+        answer = _texts(chat.send("alice", ButtonPressed(chat=ref, user_id="alice", display_name="a", action=action)))
+        assert "no longer current" in answer, action
+    for command in ("/surveys 99999999999999999999", "/surveys ²"):
+        assert "Sorry" not in _texts(chat.push("alice", command)), command
+    _open_invitation(chat, app, "alice", survey_id, alice)
+    assert "Please choose one of the buttons above" in _texts(chat.push("alice", "²"))  # no apology
+    chat.push("alice", "[4]")
+    chat.push("alice", "[9]")
+    chat.push("alice", "[◻️ Food]")
+    chat.push("alice", "[Done]")
+    assert "5/5" in _texts(chat.push("alice", "fine\x00 thanks\x07"))
+    with app.uow_factory() as uow:
+        survey = uow.surveys.get(survey_id)
+        assert survey is not None
+        response = uow.surveys.response(survey_id, survey.token(alice))
+        assert response is not None and response.id is not None
+        assert uow.surveys.answers(response.id)[3].text == "fine thanks"
+
+
+def test_a_survey_whose_close_passed_before_it_opened_closes_without_inviting(app: App, clock: Clock) -> None:
+    _member(app, "alice")
+    now = clock()
+    with app.uow_factory() as uow:
+        survey = uow.surveys.add(
+            Survey(
+                title={"en": "Missed"},
+                questions=QUESTIONS,
+                audience=Audience(),
+                created_at=now,
+                opens_at=now + timedelta(hours=1),
+                closes_at=now + timedelta(hours=2),
+            )
+        )
+        uow.commit()
+    clock.advance(hours=3)  # the bot was down the whole time
+    report = run_due(app.core.services, clock())
+    assert (report.surveys.opened, report.surveys.closed) == (0, 1)
+    assert _outbox(app, f"survey:{survey.id}:") == {}

@@ -238,7 +238,7 @@ class FakeSurveys:
         self.db.surveys[survey.id] = copy.deepcopy(survey)
         return survey
 
-    def get(self, survey_id: int) -> Survey | None:
+    def get(self, survey_id: int, *, lock: bool = False) -> Survey | None:
         return copy.deepcopy(self.db.surveys.get(survey_id))
 
     def save(self, survey: Survey) -> None:
