@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(PY) bench/broadcast.py
 	$(PY) bench/reminders.py
 	$(PY) bench/survey_report.py
+	$(PY) bench/rsvp.py
 
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import Engine
 
@@ -13,9 +14,12 @@ from bot.context import Services
 from bot.core import Core
 from bot.i18n import Catalogs
 from bot.language import LanguageResolver
+from bot.meetups.model import MeetupPolicy
 from bot.network import Network
 from bot.ports import UnitOfWork
-from config import Settings
+from bot.surveys.definition import SurveyFileError, load_survey_file
+from config import ConfigError, Settings
+from config.settings import CONFIG_DIR
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
@@ -55,6 +59,23 @@ class App:
         self.engine.dispose()
 
 
+def _meetup_policy(settings: Settings, network: Network, now: datetime) -> MeetupPolicy:
+    """The meetup settings, with the follow-up survey's template read and checked."""
+    followup = None
+    if settings.network.meetup_followup:
+        path = Path(settings.network.meetup_followup)
+        path = path if path.is_absolute() else CONFIG_DIR / path
+        try:
+            followup = load_survey_file(path, network, now)
+        except SurveyFileError as exc:
+            raise ConfigError(f"network.meetup_followup ({path}):\n{exc}") from None
+    return MeetupPolicy(
+        reminders=tuple(timedelta(hours=h) for h in settings.network.meetup_reminder_hours),
+        remind_maybe=settings.network.meetup_remind_maybe,
+        followup=followup,
+    )
+
+
 def bootstrap(
     settings: Settings,
     *,
@@ -87,6 +108,7 @@ def bootstrap(
         max_text_length=settings.network.max_text_length,
         link_code_minutes=settings.network.link_code_minutes,
         survey_min_group=settings.network.survey_min_group,
+        meetups=_meetup_policy(settings, network, clock()),
     )
     return App(
         settings=settings,

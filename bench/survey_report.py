@@ -28,14 +28,12 @@ from __future__ import annotations
 import argparse
 import builtins
 import json
-import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -43,10 +41,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import Connection, Table, case, create_engine, func, insert, select
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
+from pgtools import postgres_database, postgres_server
+from sqlalchemy import Connection, Table, case, func, insert, select
 
 from adapters.bootstrap import App, bootstrap
 from bot.audience import Audience
@@ -77,8 +73,6 @@ BASELINE_RUNS = 5
 SEED = 20261129
 GOAL_SQLITE_MS = 20
 GOAL_POSTGRES_MS = 10
-DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_ENVS = ("TWINBOT_BENCH_POSTGRES_URL", "TWINBOT_TEST_DATABASE_URL")
 START = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
 
 _members: Table = MemberRow.__table__  # type: ignore[assignment]
@@ -654,39 +648,6 @@ def measure(app: App, answers: int, seed: int, runs: int) -> Figures:
     return Figures(ms, all_ms, queries, baseline_ms, baseline_all_ms, ours, same, generate_s, loaded)
 
 
-def _postgres_server(option: str | None) -> tuple[str | None, str | None]:
-    """The server to use and, when there is none, why."""
-    named = option or next((os.environ[e] for e in PG_ENVS if os.environ.get(e)), None)
-    server = named or DEFAULT_POSTGRES
-    engine = create_engine(server, poolclass=NullPool, connect_args={"connect_timeout": 2})
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        if named:
-            raise
-        return None, f"no PostgreSQL at {make_url(server).render_as_string()}: {str(exc.orig).strip().splitlines()[0]}"
-    finally:
-        engine.dispose()
-    return server, None
-
-
-@contextmanager
-def _postgres_database(server: str) -> Iterator[str]:
-    """A database of this run's own on ``server``, dropped at the end."""
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=NullPool)
-    name = f"twinbot_bench_{os.getpid()}"
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(server).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.dispose()
-
-
 def _run(url: str, answers: int, seed: int, runs: int) -> Figures:
     app = bootstrap(load_settings(database_url=url))
     try:
@@ -706,10 +667,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as directory:
         lite = _run(f"sqlite:///{directory}/survey_report.db", args.answers, args.seed, args.runs)
-    server, skipped = (None, "--no-postgres") if args.no_postgres else _postgres_server(args.postgres)
+    server, skipped = (None, "--no-postgres") if args.no_postgres else postgres_server(args.postgres)
     pg: Figures | None = None
     if server:
-        with _postgres_database(server) as url:
+        with postgres_database(server) as url:
             pg = _run(url, args.answers, args.seed, args.runs)
 
     def figure(value: float | None, digits: int = 1) -> float | None:

@@ -36,6 +36,22 @@ FILTERS: dict[str, tuple[str, MemberFilter]] = {
 }
 
 
+def _attended(uow: UnitOfWork, arg: str) -> list[Member]:
+    """The members who checked in at meetup ``arg``, wherever they live."""
+    ids = uow.meetups.attended(int(arg)) if arg.isascii() and arg.isdigit() else []
+    found = uow.members.get_many(ids)
+    return [found[i] for i in ids if i in found]
+
+
+MemberSelector = Callable[["UnitOfWork", str], list[Member]]
+
+#: Audiences that are a list of people rather than a filter on the chapters' members: the
+#: chapters only say whose coordinators are responsible. name -> (label, selector(uow, arg)).
+SELECTORS: dict[str, tuple[str, MemberSelector]] = {
+    "attended": (N_("who checked in at the meetup"), _attended),
+}
+
+
 @dataclass(frozen=True)
 class Audience:
     """``chapters`` empty means every chapter; ``filter`` is a FILTERS key, with an argument
@@ -57,6 +73,8 @@ class Audience:
 
     def is_valid(self, network: Network) -> bool:
         name, arg = self._split()
+        if name in SELECTORS:
+            return arg.isascii() and arg.isdigit() and all(network.chapter(c) is not None for c in self.chapters)
         if name not in FILTERS or (name == "lang" and arg not in network.languages):
             return False
         return all(network.chapter(code) is not None for code in self.chapters)
@@ -68,11 +86,14 @@ class Audience:
             else _("every chapter")
         )
         name, arg = self._split()
-        label = _(FILTERS[name][0], language=language_name(arg)) if name in FILTERS else name
+        labels = {n: e[0] for n, e in FILTERS.items()} | {n: e[0] for n, e in SELECTORS.items()}
+        label = _(labels[name], language=language_name(arg)) if name in labels else name
         return f"{where} · {label}"
 
     def members(self, uow: UnitOfWork) -> list[Member]:
         name, arg = self._split()
+        if name in SELECTORS:
+            return SELECTORS[name][1](uow, arg)
         predicate = FILTERS[name][1]
         if name == "coordinators":
             # A chapter's coordinators may live elsewhere: chosen by their grant, not their home.

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot import announce, coordination, language_menu, linking, onboarding, profile
 from bot.context import Context
 from bot.i18n import N_
+from bot.meetups import commands as meetups
 from bot.members import Role
 from bot.replies import Reply, Text
 from bot.surveys import commands as surveys
@@ -141,6 +142,34 @@ COMMANDS: tuple[Command, ...] = (
             Param("id", N_("the survey's number"), kind="int"),
         ),
         link_verbs=frozenset({"list", "results", "export"}),
+    ),
+    Command(
+        "meetups", N_("the meetups coming up for your chapter"), meetups.upcoming, needs_member=True, private_only=True
+    ),
+    Command(
+        "meetup",
+        N_("a meetup: info ID; for coordinators new, edit, cancel, attendees, checkin"),
+        meetups.meetup,
+        needs_member=True,
+        private_only=True,
+        params=(
+            Param(
+                "action",
+                N_("what to do"),
+                kind="choice",
+                choices=("info", "new", "edit", "cancel", "attendees", "checkin"),
+                required=True,
+            ),
+            Param("id", N_("the meetup's number"), kind="int"),
+        ),
+        link_verbs=frozenset({"info", "attendees", "checkin"}),
+    ),
+    Command(
+        "checkin",
+        N_("check in at a meetup with the code shown there"),
+        meetups.checkin,
+        needs_member=True,
+        params=(Param("code", N_("the code shown at the meetup"), required=True),),
     ),
 )
 

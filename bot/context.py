@@ -9,6 +9,7 @@ from bot.dialogs.engine import DialogEngine
 from bot.events import AnyEvent, ChatRef
 from bot.i18n import Catalogs, Translator
 from bot.language import LanguageResolver
+from bot.meetups.model import MeetupPolicy
 from bot.members import Member, Role, RoleGrant
 from bot.network import Network
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
@@ -26,6 +27,7 @@ class Services:
     max_text_length: int = 1000
     link_code_minutes: int = 10
     survey_min_group: int = 5
+    meetups: MeetupPolicy = field(default_factory=MeetupPolicy)
 
 
 @dataclass

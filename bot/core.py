@@ -11,6 +11,10 @@ from bot.context import Context, Services
 from bot.dialogs.engine import DialogEngine, parse_action
 from bot.dialogs.state import DialogState
 from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
+from bot.meetups import cards as meetup_cards
+from bot.meetups import create as meetup_create
+from bot.meetups import manage as meetup_manage
+from bot.meetups import rsvp
 from bot.members import Member, Role
 from bot.notices import SORRY
 from bot.ports import UnitOfWork
@@ -38,12 +42,22 @@ class Core:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.dialogs = DialogEngine(
-            [onboarding.ONBOARDING, profile.EDIT_DIALOG, announce.ANNOUNCE, answering.ANSWERING, builder.BUILDER]
+            [
+                onboarding.ONBOARDING,
+                profile.EDIT_DIALOG,
+                announce.ANNOUNCE,
+                answering.ANSWERING,
+                builder.BUILDER,
+                meetup_create.CREATE,
+                meetup_manage.EDIT,
+            ]
         )
         self.buttons: dict[str, ButtonHandler] = {
             profile.ACTION_PREFIX: _profile_button,
             language_menu.ACTION_PREFIX: language_menu.on_button,
             answering.ACTION_PREFIX: answering.on_button,
+            meetup_cards.RSVP_PREFIX: rsvp.on_button,
+            meetup_cards.ACTION_PREFIX: rsvp.on_action,
         }
 
     def handle(self, event: AnyEvent) -> list[Reply]:

@@ -1,6 +1,7 @@
 """What is due now: the one question the scheduler's recurring job asks the core.
 
-Scheduled announcements are published; surveys open, remind and close; due reminders are
+Scheduled announcements are published; surveys open, remind and close; meetups remind and
+send their follow-up surveys; due reminders are
 queued in small chunks, each its own transaction, so a large batch never holds the database
 (or the event loop) for long.
 Dedupe keys and status changes make a rerun, or two overlapping runs, queue nothing twice.
@@ -14,6 +15,7 @@ from datetime import datetime
 from bot.announcements import Announcement, may_announce
 from bot.broadcast import publish, queue_reminders
 from bot.context import Services
+from bot.meetups.due import MeetupDue, run_due_meetups
 from bot.ports import UnitOfWork
 from bot.surveys.dispatch import SurveyDue, run_due_surveys
 
@@ -25,6 +27,7 @@ class DueReport:
     announcements: int
     reminders: int
     surveys: SurveyDue = field(default_factory=SurveyDue)
+    meetups: MeetupDue = field(default_factory=MeetupDue)
 
 
 def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
@@ -60,4 +63,5 @@ def run_due(services: Services, now: datetime) -> DueReport:
             break
         reminders += count
     surveys = run_due_surveys(services.uow_factory, services.network, services.catalogs, now)
-    return DueReport(announcements=published, reminders=reminders, surveys=surveys)
+    meetups = run_due_meetups(services.uow_factory, services.network, services.catalogs, services.meetups, now)
+    return DueReport(announcements=published, reminders=reminders, surveys=surveys, meetups=meetups)

@@ -13,6 +13,7 @@ from bot.announcements import Announcement
 from bot.delivery import OutboxItem
 from bot.dialogs.state import DialogState
 from bot.events import ChatRef
+from bot.meetups.model import Attendance, Meetup
 from bot.members import Identity, Member, Role, RoleGrant
 from bot.surveys.model import Answer, Response, Survey
 from bot.surveys.results import Tally, Turnout
@@ -210,6 +211,47 @@ class SurveyRepository(Protocol):
         ...
 
 
+class MeetupRepository(Protocol):
+    def add(self, meetup: Meetup) -> Meetup: ...
+
+    def get(self, meetup_id: int, *, lock: bool = False) -> Meetup | None:
+        """A meetup; ``lock`` holds it until the end of the transaction, which makes every
+        answer to one meetup take its turn (seats are counted under this lock)."""
+        ...
+
+    def save(self, meetup: Meetup) -> None: ...
+
+    def by_code(self, code: str) -> Meetup | None: ...
+
+    def upcoming(self, after: datetime, limit: int) -> builtins.list[Meetup]: ...
+
+    def attendance(self, meetup_id: int, member_id: int) -> Attendance | None: ...
+
+    def attendances(self, meetup_id: int) -> builtins.list[Attendance]:
+        """Every answer to the meetup, in arrival order."""
+        ...
+
+    def seats_taken(self, meetup_id: int, but: int | None = None) -> int:
+        """Seats of those going (guests included), leaving out member ``but``."""
+        ...
+
+    def waitlist(self, meetup_id: int) -> builtins.list[Attendance]:
+        """Those waiting, first come first."""
+        ...
+
+    def next_position(self, meetup_id: int) -> int: ...
+
+    def put(self, attendance: Attendance) -> None:
+        """Insert or update a member's answer."""
+        ...
+
+    def of_member(self, member_id: int, meetup_ids: builtins.list[int]) -> dict[int, Attendance]: ...
+
+    def attended(self, meetup_id: int) -> builtins.list[int]:
+        """Ids of the members who checked in."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories inside, commit or roll back at the end."""
 
@@ -236,6 +278,9 @@ class UnitOfWork(Protocol):
 
     @property
     def surveys(self) -> SurveyRepository: ...
+
+    @property
+    def meetups(self) -> MeetupRepository: ...
 
     def __enter__(self) -> Self: ...
 

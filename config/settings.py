@@ -62,12 +62,25 @@ class NetworkSettings(BaseModel):
     link_code_minutes: int = Field(default=10, gt=0, le=1440)
     #: Survey results per chapter are shown only for chapters with at least this many answers.
     survey_min_group: int = Field(default=5, ge=1, le=1000)
+    #: Meetup reminders to those going, this many hours before the start.
+    meetup_reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 1.0], max_length=5)
+    meetup_remind_maybe: bool = False
+    #: The follow-up survey sent to those who checked in (a survey file; relative paths are
+    #: in config/), or "" for none.
+    meetup_followup: str = "surveys/meetup_followup.toml"
     dm_opt_in_platforms: list[str] = Field(default_factory=lambda: ["discord"])
 
     @field_validator("languages")
     @classmethod
     def _lang_codes(cls, value: list[str]) -> list[str]:
         return _check_codes(value)
+
+    @field_validator("meetup_reminder_hours")
+    @classmethod
+    def _hours(cls, value: list[float]) -> list[float]:
+        if any(not 0 < hours <= 24 * 30 for hours in value):
+            raise ValueError("each reminder must be between 0 and 720 hours before the start")
+        return value
 
     @model_validator(mode="after")
     def _default_is_supported(self) -> NetworkSettings:

@@ -39,15 +39,19 @@ async def due_scan() -> DueReport:
     event loop (and the adapters on it) never waits for a large batch."""
     runtime = _current()
     report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
-    surveys = report.surveys
-    if report.announcements or report.reminders or surveys.opened or surveys.reminded or surveys.closed:
+    surveys, meetups = report.surveys, report.meetups
+    if any((report.announcements, report.reminders, surveys.opened, surveys.reminded, surveys.closed,
+            meetups.reminded, meetups.followups)):
         log.info(
-            "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed",
+            "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed; "
+            "meetups: %s reminders, %s follow-up surveys",
             report.announcements,
             report.reminders,
             surveys.opened,
             surveys.reminded,
             surveys.closed,
+            meetups.reminded,
+            meetups.followups,
         )
         runtime.wake_relays()
     return report

@@ -66,4 +66,3 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
             cursor.execute(pragma)
     finally:
         cursor.close()
-

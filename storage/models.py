@@ -101,9 +101,7 @@ class IdentityRow(Base):
     __table_args__ = (UniqueConstraint("platform", "user_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     platform: Mapped[str] = mapped_column(String(32))
     user_id: Mapped[str] = mapped_column(String(128))
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -137,9 +135,7 @@ class LinkCodeRow(Base):
     __tablename__ = "link_codes"
 
     code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    member_id: Mapped[int] = mapped_column(
-        ForeignKey("members.id", ondelete="CASCADE"), index=True
-    )
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -278,3 +274,44 @@ class SurveyAnswerRow(Base):
     value: Mapped[int | None] = mapped_column(Integer)
     text: Mapped[str | None] = mapped_column(Text)
     language: Mapped[str | None] = mapped_column(String(16))
+
+
+class MeetupRow(Base):
+    __tablename__ = "meetups"
+    __table_args__ = (Index("ix_meetups_upcoming", "status", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    chapter: Mapped[str] = mapped_column(String(64))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_s: Mapped[int] = mapped_column(Integer)
+    place: Mapped[str] = mapped_column(String(500), default="")
+    audience: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    capacity: Mapped[int | None] = mapped_column(Integer)
+    rsvp_deadline: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(16))
+    checkin_code: Mapped[str] = mapped_column(String(16), unique=True)
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    reminders_sent: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    followup_survey_id: Mapped[int | None] = mapped_column(ForeignKey("surveys.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class AttendanceRow(Base):
+    """A member's answer to a meetup; ``position`` orders the waitlist (arrival order)."""
+
+    __tablename__ = "meetup_attendance"
+    __table_args__ = (
+        Index("ix_meetup_attendance_status", "meetup_id", "status", "position"),
+        Index("ix_meetup_attendance_position", "meetup_id", "position"),
+    )
+
+    meetup_id: Mapped[int] = mapped_column(ForeignKey("meetups.id", ondelete="CASCADE"), primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    guests: Mapped[int] = mapped_column(Integer, default=0)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    checked_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

@@ -19,6 +19,7 @@ from storage.repositories.delivery import (
     SqlOutboxRepository,
     SqlReminderRepository,
 )
+from storage.repositories.meetups import SqlMeetupRepository
 from storage.repositories.surveys import SqlSurveyRepository
 
 
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
     reminders: SqlReminderRepository
     audit: SqlAuditLog
     surveys: SqlSurveyRepository
+    meetups: SqlMeetupRepository
 
     def __init__(
         self,
@@ -68,6 +70,7 @@ class SqlUnitOfWork:
         self.reminders = SqlReminderRepository(session)
         self.audit = SqlAuditLog(session)
         self.surveys = SqlSurveyRepository(session)
+        self.meetups = SqlMeetupRepository(session)
         return self
 
     def __exit__(
@@ -81,7 +84,7 @@ class SqlUnitOfWork:
             return
         # Repositories kept from a closed unit of work must not quietly open a new transaction.
         del self.members, self.dialogs, self.link_codes, self.outbox, self.announcements, self.reminders, self.audit
-        del self.surveys
+        del self.surveys, self.meetups
         try:
             session.rollback()
         finally:

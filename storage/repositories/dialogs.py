@@ -19,9 +19,7 @@ _KEY = (_dialogs.c.platform == bindparam("b_platform"), _dialogs.c.chat_id == bi
 # Every event reads its chat's state and most write it: prepared once, one statement each.
 # FOR UPDATE: two events of one chat handled at once (a double click) take turns, so the
 # second sees the first's new seq and is stale (SQLite's writers take turns anyway).
-_GET = (
-    select(_dialogs.c.dialog, _dialogs.c.step, _dialogs.c.seq, _dialogs.c.data).where(*_KEY).with_for_update()
-)
+_GET = select(_dialogs.c.dialog, _dialogs.c.step, _dialogs.c.seq, _dialogs.c.data).where(*_KEY).with_for_update()
 _DELETE = delete(_dialogs).where(*_KEY)
 
 

@@ -39,6 +39,4 @@ class SqlLinkCodeRepository:
         assert isinstance(result, CursorResult)
         if result.rowcount != 1:
             return None
-        return self._session.scalar(
-            select(LinkCodeRow.member_id).where(LinkCodeRow.code_hash == code_hash)
-        )
+        return self._session.scalar(select(LinkCodeRow.member_id).where(LinkCodeRow.code_hash == code_hash))

@@ -141,20 +141,12 @@ class SqlMemberRepository:
         return _to_members(found[key] for key in sorted(found))
 
     def _by_name(self, name: str) -> builtins.list[MemberRow]:
-        rows = list(
-            self._session.scalars(
-                select(MemberRow).where(func.lower(MemberRow.display_name) == name.lower())
-            )
-        )
+        rows = list(self._session.scalars(select(MemberRow).where(func.lower(MemberRow.display_name) == name.lower())))
         if rows or name.isascii():
             return rows
         # SQLite's lower() (and PostgreSQL's under the C locale) folds ASCII only.
         folded = name.casefold()
-        return [
-            row
-            for row in self._session.scalars(select(MemberRow))
-            if row.display_name.casefold() == folded
-        ]
+        return [row for row in self._session.scalars(select(MemberRow)) if row.display_name.casefold() == folded]
 
     # -- identities ----------------------------------------------------------------------
 
@@ -205,9 +197,7 @@ class SqlMemberRepository:
 
     def _identity_owner(self, platform: str, user_id: str) -> int | None:
         return self._session.scalar(
-            select(IdentityRow.member_id).where(
-                IdentityRow.platform == platform, IdentityRow.user_id == user_id
-            )
+            select(IdentityRow.member_id).where(IdentityRow.platform == platform, IdentityRow.user_id == user_id)
         )
 
     # -- roles ---------------------------------------------------------------------------
@@ -222,9 +212,7 @@ class SqlMemberRepository:
             return False
         try:
             with self._session.begin_nested():
-                self._session.add(
-                    RoleRow(member_id=member_id, role=role.value, chapter=stored_chapter, source=source)
-                )
+                self._session.add(RoleRow(member_id=member_id, role=role.value, chapter=stored_chapter, source=source))
         except IntegrityError:
             if self._has_grant(member_id, role, stored_chapter):
                 return False

@@ -48,9 +48,7 @@ class SqlSurveyRepository:
         return [_survey(row) for row in rows]
 
     def active(self) -> builtins.list[Survey]:
-        rows = self._session.scalars(
-            select(SurveyRow).where(SurveyRow.status.in_(_ACTIVE)).order_by(SurveyRow.id)
-        )
+        rows = self._session.scalars(select(SurveyRow).where(SurveyRow.status.in_(_ACTIVE)).order_by(SurveyRow.id))
         return [_survey(row) for row in rows]
 
     # --- invitations -----------------------------------------------------------------------
@@ -169,8 +167,7 @@ class SqlSurveyRepository:
         }
         chapters = sorted(set(invited) | set(started), key=lambda c: c or "")
         return [
-            Turnout(c, int(invited.get(c, 0)), started.get(c, (0, 0))[0], started.get(c, (0, 0))[1])
-            for c in chapters
+            Turnout(c, int(invited.get(c, 0)), started.get(c, (0, 0))[0], started.get(c, (0, 0))[1]) for c in chapters
         ]
 
     def tallies(self, survey_id: int) -> builtins.list[Tally]:

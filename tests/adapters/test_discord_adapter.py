@@ -741,7 +741,8 @@ async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env
     assert isinstance(synced.json, list)
     commands = {command["name"]: command for command in synced.json}
     assert list(commands) == [
-        "start", "profile", "language", "link", "help", "cancel", "members", "announce", "surveys", "survey"
+        "start", "profile", "language", "link", "help", "cancel", "members", "announce", "surveys", "survey",
+        "meetups", "meetup", "checkin",
     ]
 
     action, ident = commands["announce"]["options"]

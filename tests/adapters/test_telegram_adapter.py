@@ -311,7 +311,8 @@ async def test_command_menus_per_language_and_for_coordinators(
     assert by_language[None] == menu("en", coordinator=False)
     assert by_language["fr"] != by_language["en"]  # translated descriptions
     names = [c["command"] for c in by_language["en"]]
-    assert names == ["start", "profile", "language", "link", "help", "cancel", "surveys"]
+    members_menu = ["start", "profile", "language", "link", "help", "cancel", "surveys", "meetups", "meetup", "checkin"]
+    assert names == members_menu
 
     # The coordinator's own chat gets the menu with the coordinators' commands; nobody else's chat is touched.
     chat_scoped = [c for c in fake.commands if c["scope"] != private]

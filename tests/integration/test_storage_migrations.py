@@ -21,11 +21,13 @@ TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
     "survey_invites",
     "survey_responses",
     "survey_answers",
+    "meetups",
+    "meetup_attendance",
     "announcements",
     "reminders",
     "audit_log",
 }
-LATEST = "0005"
+LATEST = "0006"
 
 
 def _head() -> str | None:

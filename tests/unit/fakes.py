@@ -268,6 +268,13 @@ class FakeSurveys:
         return sorted((s for s, m in self.db.survey_invites if m == member_id), reverse=True)
 
 
+class FakeMeetups:
+    """No meetups: they are exercised on real databases (tests/e2e/test_meetups.py)."""
+
+    def upcoming(self, after: datetime, limit: int) -> list[Any]:
+        return []
+
+
 class FakeUnitOfWork:
     """Works on a private copy of the database; commit() publishes it, exit drops the rest."""
 
@@ -284,6 +291,7 @@ class FakeUnitOfWork:
         self.reminders = FakeReminders(self.work)
         self.audit = FakeAudit(self.work)
         self.surveys = FakeSurveys(self.work)
+        self.meetups = FakeMeetups()
         return self
 
     def __exit__(

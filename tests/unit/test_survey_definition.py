@@ -100,9 +100,8 @@ def test_both_examples_load_into_the_same_scheduled_survey() -> None:
     survey = from_toml
     assert (survey.status, survey.id, survey.created_at, survey.anonymous) == (SurveyStatus.SCHEDULED, None, NOW, True)
     assert set(survey.title) == set(survey.intro) == {"en", "fr", "de", "ja"}
-    assert survey.opens_at == datetime(2026, 12, 1, 8, 0, tzinfo=UTC) and survey.opens_at.tzinfo is UTC
-    assert survey.closes_at == datetime(2026, 12, 15, 17, 0, tzinfo=UTC)
-    assert survey.reminders == (timedelta(days=2), timedelta(hours=6))
+    # The examples leave their times commented out, so they load whatever the date.
+    assert (survey.opens_at, survey.closes_at, survey.reminders) == (None, None, ())
     assert survey.audience == Audience(chapters=("lyon", "frankfurt", "yokohama"), filter="all")
     assert {q.kind for q in survey.questions} == set(Kind)
     single, multi = survey.questions[2], survey.questions[3]

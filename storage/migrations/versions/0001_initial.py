@@ -78,9 +78,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_roles")),
-        sa.UniqueConstraint(
-            "member_id", "role", "chapter", name=op.f("uq_roles_member_id_role_chapter")
-        ),
+        sa.UniqueConstraint("member_id", "role", "chapter", name=op.f("uq_roles_member_id_role_chapter")),
     )
 
     op.create_table(

@@ -1,0 +1,1 @@
+"""Meetups: create, announce, RSVP with capacity and waitlist, reminders, calendar, check-in."""
