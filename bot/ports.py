@@ -159,6 +159,10 @@ class SurveyRepository(Protocol):
         """Scheduled and open surveys (the due scan decides what to do with each)."""
         ...
 
+    def template(self) -> Survey | None:
+        """The latest meetup follow-up template saved by a coordinator, if any."""
+        ...
+
     def invite(self, survey_id: int, member_id: int, chapter: str | None) -> bool:
         """Record an invitation; False if the member was invited before."""
         ...

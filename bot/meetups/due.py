@@ -110,8 +110,9 @@ def run_due_meetups(
                 if meetup is None:
                     continue
                 reminded += remind(uow, network, catalogs, meetup, policy, now)
-                if policy.followup is not None:
-                    followups += followup(uow, network, catalogs, meetup, policy.followup, now)
+                template = uow.surveys.template() or policy.followup
+                if template is not None:
+                    followups += followup(uow, network, catalogs, meetup, template, now)
                 uow.commit()
         except Exception:  # one broken meetup must not hold up the others
             log.exception("the due scan could not handle meetup %s", meetup_id)

@@ -207,16 +207,20 @@ def _preview_prompt(ctx: Context, state: DialogState) -> Text:
     ]
     if draft.anonymous:
         lines.append(ctx._("Anonymous: answers are not linked to members."))
-    return Text("\n".join(lines), rows(button(state, ctx._("Send"), "send"), button(state, ctx._("Cancel"), "cancel")))
+    choices = [button(state, ctx._("Send"), "send"), button(state, ctx._("Cancel"), "cancel")]
+    choices.append(button(state, ctx._("Use for meetup follow-ups"), "template"))
+    return Text("\n".join(lines), rows(*choices))
 
 
 def _preview_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     if value == "cancel":
         return finish(Text(ctx._("Cancelled. Nothing was sent.")))
-    if value != "send":
+    if value not in ("send", "template"):
         return stay()
     if state.data.get("scope", "*") not in allowed_scopes(ctx):  # roles may have changed meanwhile
         return finish(Text(ctx._("You cannot announce to that audience.")))
+    if value == "template":
+        return _save_template(ctx, state)
     survey = ctx.uow.surveys.add(_draft(ctx, state))
     invited = open_survey(ctx.uow, ctx.network, ctx.services.catalogs, survey, ctx.now())
     details = {"survey": survey.id, "audience": survey.audience.to_json(), "questions": len(survey.questions)}
@@ -230,6 +234,18 @@ def _preview_button(ctx: Context, state: DialogState, value: str) -> Outcome:
             )
         )
     )
+
+
+def _save_template(ctx: Context, state: DialogState) -> Outcome:
+    """Keep the survey, unsent, as what every meetup sends to those who checked in (its
+    audience and close date are set per meetup)."""
+    draft = _draft(ctx, state)
+    draft.status = SurveyStatus.TEMPLATE
+    draft.closes_at, draft.reminders = None, ()
+    survey = ctx.uow.surveys.add(draft)
+    details = {"survey": survey.id, "questions": len(survey.questions)}
+    ctx.uow.audit.record(ctx.member.id if ctx.member else None, "survey.template", details, None, ctx.now())
+    return finish(Text(ctx._("Saved. From now on meetups send this survey to those who checked in.")))
 
 
 BUILDER = Dialog(

@@ -91,7 +91,7 @@ def _list(ctx: Context) -> list[Reply]:
 
 
 def _close(ctx: Context, survey: Survey) -> list[Reply]:
-    if survey.status is SurveyStatus.CLOSED:
+    if survey.status in (SurveyStatus.CLOSED, SurveyStatus.TEMPLATE):
         return [Text(ctx._("Survey {id} is closed already.", id=survey.id))]
     close_survey(ctx.uow, survey)
     actor = ctx.member.id if ctx.member else None

@@ -33,6 +33,7 @@ class SurveyStatus(enum.StrEnum):
     SCHEDULED = "scheduled"  # invitations go out at ``opens_at``
     OPEN = "open"
     CLOSED = "closed"
+    TEMPLATE = "template"  # never sent itself: the meetup follow-up survey is made from it
 
 
 def pick(texts: dict[str, str], languages: list[str], default_language: str) -> str:

@@ -26,7 +26,13 @@ def _languages(ctx: Context) -> list[str]:
 
 
 def status_label(ctx: Context, survey: Survey) -> str:
-    return {"scheduled": ctx._("scheduled"), "open": ctx._("open"), "closed": ctx._("closed")}[survey.status.value]
+    labels = {
+        "scheduled": ctx._("scheduled"),
+        "open": ctx._("open"),
+        "closed": ctx._("closed"),
+        "template": ctx._("meetup follow-up template"),
+    }
+    return labels[survey.status.value]
 
 
 def _question_lines(ctx: Context, result: QuestionResult, total: int) -> list[str]:

@@ -51,6 +51,12 @@ class SqlSurveyRepository:
         rows = self._session.scalars(select(SurveyRow).where(SurveyRow.status.in_(_ACTIVE)).order_by(SurveyRow.id))
         return [_survey(row) for row in rows]
 
+    def template(self) -> Survey | None:
+        row = self._session.scalars(
+            select(SurveyRow).where(SurveyRow.status == SurveyStatus.TEMPLATE.value).order_by(SurveyRow.id.desc())
+        ).first()
+        return None if row is None else _survey(row)
+
     # --- invitations -----------------------------------------------------------------------
 
     def invite(self, survey_id: int, member_id: int, chapter: str | None) -> bool:

@@ -228,3 +228,36 @@ def test_check_in_attendees_and_follow_up_survey(app: App, clock: Clock) -> None
     info = _texts(chat.push("coord", "/meetup info 1"))
     assert "Follow-up survey: 0 of 1 answered. /survey results 1 shows the answers." in info
     assert "Survey 1" in _texts(chat.push("coord", "/survey results 1"))  # the Lyon coordinator sees it
+
+
+def test_coordinators_replace_the_follow_up_template_in_chat(app: App, clock: Clock) -> None:
+    _member(app, "coord", role=Role.COORDINATOR)
+    alice = _member(app, "alice")
+    chat = ConsoleSession(app.core)
+    for line in [
+        "/survey new",
+        "Quick pulse",
+        "[Rating 1–5]",
+        "Was it worth the trip?",
+        "[Required]",
+        "[Continue]",
+        "[Linked to members]",
+        "[Lyon]",
+        "[when I close it]",
+    ]:
+        chat.push("coord", line)
+    saved = _texts(chat.push("coord", "[Use for meetup follow-ups]"))
+    assert "From now on meetups send this survey" in saved
+    assert _outbox(app, "survey:") == {}  # a template is never sent itself
+    done = _create(chat, capacity="[No limit]")
+    code = done.split("check-in code is ")[1][:6]
+    clock.now = START
+    chat.push("alice", f"/checkin {code}")
+    clock.now = START + timedelta(hours=3, minutes=1)
+    assert run_due(app.core.services, clock()).meetups.followups == 1
+    (invitation,) = _outbox(app, ":invite:").values()
+    assert "Winter picnic · Quick pulse" in invitation.text and "1 questions" in invitation.text
+    with app.uow_factory() as uow:
+        template = uow.surveys.template()
+        assert template is not None and template.status.value == "template"
+        assert uow.surveys.is_invited(2, alice)

@@ -252,6 +252,10 @@ class FakeSurveys:
         found = [s for s in self.db.surveys.values() if s.status is not SurveyStatus.CLOSED]
         return copy.deepcopy(sorted(found, key=lambda s: s.id or 0))
 
+    def template(self) -> Survey | None:
+        found = [s for s in self.db.surveys.values() if s.status is SurveyStatus.TEMPLATE]
+        return copy.deepcopy(max(found, key=lambda s: s.id or 0)) if found else None
+
     def invite(self, survey_id: int, member_id: int, chapter: str | None) -> bool:
         if (survey_id, member_id) in self.db.survey_invites:
             return False
