@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import N_, Translator, language_name
+from bot.ids import parse_id
 from bot.members import Member, Role
 from bot.network import Network
 
@@ -38,7 +39,8 @@ FILTERS: dict[str, tuple[str, MemberFilter]] = {
 
 def _attended(uow: UnitOfWork, arg: str) -> list[Member]:
     """The members who checked in at meetup ``arg``, wherever they live."""
-    ids = uow.meetups.attended(int(arg)) if arg.isascii() and arg.isdigit() else []
+    meetup_id = parse_id(arg)
+    ids = uow.meetups.attended(meetup_id) if meetup_id is not None else []
     found = uow.members.get_many(ids)
     return [found[i] for i in ids if i in found]
 
@@ -74,7 +76,7 @@ class Audience:
     def is_valid(self, network: Network) -> bool:
         name, arg = self._split()
         if name in SELECTORS:
-            return arg.isascii() and arg.isdigit() and all(network.chapter(c) is not None for c in self.chapters)
+            return parse_id(arg) is not None and all(network.chapter(c) is not None for c in self.chapters)
         if name not in FILTERS or (name == "lang" and arg not in network.languages):
             return False
         return all(network.chapter(code) is not None for code in self.chapters)

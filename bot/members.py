@@ -48,6 +48,15 @@ class Member:
     quiet_start: int | None = None  # local hour when quiet hours begin (0-23)
     quiet_end: int | None = None  # local hour when they end
     announcement_dms: bool = False  # opted in to announcements by DM where a platform needs it (Discord)
+    # Mentoring: a mentor's expertise tags and how many mentees at once (1-5); the languages
+    # a member is learning (for language-exchange pairs); a mentee's preferred partner city;
+    # a pause (no new mentees, no coffee pairing) until a date; coffee rounds opt-in.
+    expertise: list[str] = field(default_factory=list)
+    mentor_capacity: int = 1
+    learning: list[str] = field(default_factory=list)
+    preferred_chapter: str | None = None
+    paused_until: datetime | None = None
+    coffee: bool = False
     id: int | None = None
 
     def has_role(self, grants: list[RoleGrant], role: Role, chapter: str | None = None) -> bool:

@@ -7,10 +7,10 @@ from bot.dialogs.engine import Dialog, Outcome, Step, advance, button, finish, s
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
 from bot.members import Member
+from bot.mentoring.profile_steps import PROFILE_STEPS
 from bot.ports import IdentityTaken
 from bot.private_chat import continue_in_private
 from bot.profile import profile_card
-from bot.profile_fields import FIELD_STEPS
 from bot.replies import Reply, Text, rows
 
 DIALOG = "onboarding"
@@ -81,7 +81,7 @@ ONBOARDING = Dialog(
     steps={
         "language": Step(_language_prompt, on_button=_language_button),
         "consent": Step(_consent_prompt, on_button=_consent_button),
-        **FIELD_STEPS,
+        **PROFILE_STEPS,
     },
     order=("language", "consent", "name", "chapter", "languages", "interests", "timezone", "mentoring"),
     on_finish=_welcome,

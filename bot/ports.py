@@ -15,6 +15,7 @@ from bot.dialogs.state import DialogState
 from bot.events import ChatRef
 from bot.meetups.model import Attendance, Meetup
 from bot.members import Identity, Member, Role, RoleGrant
+from bot.mentoring.model import CoffeeRound, MatchRun, Mentorship
 from bot.surveys.model import Answer, Response, Survey
 from bot.surveys.results import Tally, Turnout
 
@@ -94,6 +95,10 @@ class OutboxRepository(Protocol):
 
     def report(self, batch: str) -> dict[tuple[str, str], int]:
         """How many messages of ``batch`` are in each (platform, status)."""
+        ...
+
+    def withdraw(self, key_prefix: str) -> int:
+        """Cancel the messages not sent yet whose dedupe key starts with ``key_prefix``."""
         ...
 
 
@@ -256,6 +261,54 @@ class MeetupRepository(Protocol):
         ...
 
 
+class MentoringRepository(Protocol):
+    def add(self, mentorship: Mentorship) -> Mentorship: ...
+
+    def get(self, mentorship_id: int, *, lock: bool = False) -> Mentorship | None: ...
+
+    def save(self, mentorship: Mentorship) -> None: ...
+
+    def active(self) -> builtins.list[Mentorship]: ...
+
+    def of_member(self, member_id: int) -> builtins.list[Mentorship]:
+        """Every mentorship the member was in, ended ones too."""
+        ...
+
+    def load_by_mentor(self) -> dict[int, int]:
+        """Active mentees per mentor."""
+        ...
+
+    def pairs_ever(self) -> set[tuple[int, int]]:
+        """(mentee, mentor) of every mentorship there ever was."""
+        ...
+
+    def add_run(self, run: MatchRun) -> MatchRun: ...
+
+    def latest_run(self, author_id: int | None, *, lock: bool = False) -> MatchRun | None: ...
+
+    def confirm_run(self, run_id: int) -> bool:
+        """Mark a run confirmed; False if it was confirmed already."""
+        ...
+
+    def add_round(self, coffee: CoffeeRound) -> CoffeeRound: ...
+
+    def recent_rounds(self, scope: str, limit: int) -> builtins.list[CoffeeRound]: ...
+
+    def rounds_to_follow_up(self, before: datetime) -> builtins.list[CoffeeRound]: ...
+
+    def get_round(self, round_id: int, *, lock: bool = False) -> CoffeeRound | None: ...
+
+    def save_round(self, coffee: CoffeeRound) -> None: ...
+
+    def set_schedule(self, scope: str, cron: str, time_zone: str) -> None: ...
+
+    def clear_schedule(self, scope: str) -> bool: ...
+
+    def schedules(self) -> builtins.list[tuple[str, str, str]]:
+        """(scope, cron, time zone) of every coffee round schedule."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories inside, commit or roll back at the end."""
 
@@ -285,6 +338,9 @@ class UnitOfWork(Protocol):
 
     @property
     def meetups(self) -> MeetupRepository: ...
+
+    @property
+    def mentoring(self) -> MentoringRepository: ...
 
     def __enter__(self) -> Self: ...
 

@@ -11,7 +11,8 @@ from bot.dialogs.engine import Dialog
 from bot.dialogs.state import DialogState
 from bot.i18n import language_name
 from bot.members import Member
-from bot.profile_fields import FIELD_STEPS, mentoring_label, quiet_label
+from bot.mentoring.profile_steps import PROFILE_STEPS
+from bot.profile_fields import mentoring_label, quiet_label
 from bot.replies import Button, Reply, Text, rows
 
 DIALOG = "profile"
@@ -31,6 +32,7 @@ def profile_card(ctx: Context, member: Member) -> Text:
         ctx._("Interests: {value}", value=", ".join(member.interests) or none),
         ctx._("Time zone: {value}", value=member.time_zone or none),
         ctx._("Mentoring: {value}", value=mentoring_label(ctx, member.is_mentor, member.is_mentee)),
+        *_mentoring_lines(ctx, member),
         ctx._("About me: {value}", value=member.bio or none),
         ctx._(
             "Reply language: {value}",
@@ -76,6 +78,24 @@ def profile_card(ctx: Context, member: Member) -> Text:
     return Text("\n".join(lines), rows(*buttons))
 
 
+def _mentoring_lines(ctx: Context, member: Member) -> list[str]:
+    lines = []
+    if member.is_mentor:
+        lines.append(ctx._("Can help with: {value}", value=", ".join(member.expertise) or ctx._("not set")))
+        lines.append(ctx._("Mentees at a time: {value}", value=member.mentor_capacity))
+    if member.is_mentee and member.preferred_chapter:
+        chapter = ctx.network.chapter(member.preferred_chapter)
+        lines.append(
+            ctx._("Preferred partner city: {value}", value=chapter.name if chapter else member.preferred_chapter)
+        )
+    if member.learning:
+        lines.append(ctx._("Learning: {value}", value=", ".join(language_name(c) for c in member.learning)))
+    if member.paused_until is not None and member.paused_until > ctx.now():
+        paused = format_date(member.paused_until, "medium", locale=ctx.lang)
+        lines.append(ctx._("Mentoring paused until {date}", date=paused))
+    return lines
+
+
 def _opt_in_platforms(ctx: Context, member: Member) -> list[str]:
     if member.id is None or not ctx.network.dm_opt_in:
         return []
@@ -96,14 +116,14 @@ def _after_edit(ctx: Context, state: DialogState) -> list[Reply]:
 
 
 # The edit dialog has no order: it runs the one field step it was started at, then finishes.
-EDIT_DIALOG = Dialog(name=DIALOG, steps=FIELD_STEPS, order=(), on_finish=_after_edit)
+EDIT_DIALOG = Dialog(name=DIALOG, steps=PROFILE_STEPS, order=(), on_finish=_after_edit)
 
 
 def edit_field(ctx: Context, value: str) -> list[Reply] | None:
     """Start editing a field, or set a switch (``mute:on``); None if there is no such field.
     A switch's button carries the value it sets, so pressing it twice changes nothing."""
     field, _, setting = value.partition(":")
-    if field not in FIELD_STEPS and field not in (MUTE, DMS):
+    if field not in PROFILE_STEPS and field not in (MUTE, DMS):
         return None
     if ctx.member is None:
         return [Text(ctx._("You are not a member yet. Send /start to join."))]

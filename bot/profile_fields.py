@@ -226,7 +226,7 @@ def mentoring_label(ctx: Context, is_mentor: bool, is_mentee: bool) -> str:
     return ctx._("Not now")
 
 
-def _mentoring_prompt(ctx: Context, state: DialogState) -> Text:
+def mentoring_prompt(ctx: Context, state: DialogState) -> Text:
     buttons = [
         button(state, mentoring_label(ctx, *flags), key) for key, flags in MENTORING.items()
     ]
@@ -280,6 +280,6 @@ FIELD_STEPS: dict[str, Step] = {
     "interests": Step(_interests_prompt, on_text=_interests_text, on_button=_skip_button),
     "timezone": Step(_timezone_prompt, on_text=_timezone_text, on_button=_timezone_button),
     "bio": Step(_bio_prompt, on_text=_bio_text, on_button=_bio_button),
-    "mentoring": Step(_mentoring_prompt, on_button=_mentoring_button),
+    "mentoring": Step(mentoring_prompt, on_button=_mentoring_button),
     "quiet": Step(_quiet_prompt, on_text=_quiet_text, on_button=_quiet_button),
 }

@@ -27,7 +27,10 @@ def next_allowed(now: datetime, member: Member, default_zone: str) -> datetime:
     start, end = member.quiet_start, member.quiet_end
     if start is None or end is None or start == end:
         return now
-    zone = ZoneInfo(member.time_zone or default_zone)
+    try:
+        zone = ZoneInfo(member.time_zone or default_zone)
+    except (KeyError, ValueError):  # a zone name that no longer exists: the chapter's
+        zone = ZoneInfo(default_zone)
     local = now.astimezone(zone)
     hour = local.hour
     quiet = start <= hour < end if start < end else (hour >= start or hour < end)

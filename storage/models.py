@@ -91,6 +91,12 @@ class MemberRow(Base):
     quiet_start: Mapped[int | None] = mapped_column(Integer)
     quiet_end: Mapped[int | None] = mapped_column(Integer)
     announcement_dms: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    expertise: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    mentor_capacity: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    learning: Mapped[list[str]] = mapped_column(JSONType, default=list, server_default="[]")
+    preferred_chapter: Mapped[str | None] = mapped_column(String(64))
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    coffee: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -314,4 +320,66 @@ class AttendanceRow(Base):
     guests: Mapped[int] = mapped_column(Integer, default=0)
     position: Mapped[int] = mapped_column(Integer, default=0)
     checked_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class MentorshipRow(Base):
+    """A mentor and a mentee, from the day they were matched until one of them ends it. Rows
+    are kept after the end: a pair that existed is never proposed again."""
+
+    __tablename__ = "mentorships"
+    __table_args__ = (Index("ix_mentorships_status", "status", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mentor_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    mentee_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    score: Mapped[float] = mapped_column(default=0.0)
+    reasons: Mapped[list[list[str]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    ended_by: Mapped[int | None] = mapped_column(Integer)
+    end_reason: Mapped[str | None] = mapped_column(String(16))
+    checkin_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    feedback_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    met: Mapped[dict[str, bool]] = mapped_column(JSONType, default=dict)  # member id -> did they meet
+    feedback: Mapped[dict[str, int]] = mapped_column(JSONType, default=dict)  # member id -> rating 1-5
+    notes: Mapped[dict[str, str]] = mapped_column(JSONType, default=dict)  # member id -> feedback in words
+
+
+class MatchRunRow(Base):
+    """A matching computed by ``/match preview``, kept so that ``/match confirm`` creates
+    exactly the pairs the coordinator saw."""
+
+    __tablename__ = "match_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("members.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    proposals: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    unmatched: Mapped[list[dict[str, Any]]] = mapped_column(JSONType)
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class CoffeeRoundRow(Base):
+    """One coffee round: who was paired with whom (groups of two or three)."""
+
+    __tablename__ = "coffee_rounds"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(64), index=True)  # a chapter code, or "*" for the network
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    groups: Mapped[list[list[int]]] = mapped_column(JSONType)
+    followup_sent: Mapped[bool] = mapped_column(Boolean, default=False)
+    met: Mapped[dict[str, bool]] = mapped_column(JSONType, default=dict)  # member id -> said they met
+
+
+class CoffeeScheduleRow(Base):
+    """When a scope's coffee rounds run, as set by a coordinator (cron and time zone)."""
+
+    __tablename__ = "coffee_schedules"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cron: Mapped[str] = mapped_column(String(100))
+    time_zone: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

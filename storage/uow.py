@@ -20,6 +20,7 @@ from storage.repositories.delivery import (
     SqlReminderRepository,
 )
 from storage.repositories.meetups import SqlMeetupRepository
+from storage.repositories.mentoring import SqlMentoringRepository
 from storage.repositories.surveys import SqlSurveyRepository
 
 
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     audit: SqlAuditLog
     surveys: SqlSurveyRepository
     meetups: SqlMeetupRepository
+    mentoring: SqlMentoringRepository
 
     def __init__(
         self,
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.audit = SqlAuditLog(session)
         self.surveys = SqlSurveyRepository(session)
         self.meetups = SqlMeetupRepository(session)
+        self.mentoring = SqlMentoringRepository(session)
         return self
 
     def __exit__(
@@ -84,7 +87,7 @@ class SqlUnitOfWork:
             return
         # Repositories kept from a closed unit of work must not quietly open a new transaction.
         del self.members, self.dialogs, self.link_codes, self.outbox, self.announcements, self.reminders, self.audit
-        del self.surveys, self.meetups
+        del self.surveys, self.meetups, self.mentoring
         try:
             session.rollback()
         finally:

@@ -18,18 +18,27 @@ def ics_filename(meetup: Meetup) -> str:
     return f"meetup-{meetup.id}.ics"
 
 
+def meetup_uid(meetup: Meetup, network_name: str) -> str:
+    """Stable per meetup and distinct between networks (two networks' meetup 1 differ)."""
+    slug = "".join(ch if ch.isascii() and ch.isalnum() else "-" for ch in network_name.lower()).strip("-")
+    slug = "-".join(part for part in slug.split("-") if part)[:60] or "network"
+    return f"meetup-{meetup.id}.{slug}@twinbot"
+
+
 def meetup_ics(meetup: Meetup, time_zone: str, network_name: str, stamp: datetime) -> bytes:
     """The meetup as a calendar with one event, its times given in ``time_zone`` (an IANA name)."""
     assert meetup.id is not None, "a stored meetup: its id makes the UID"
     zone = ZoneInfo(time_zone)
     starts_at = meetup.starts_at.astimezone(zone)
-    ends_at = meetup.ends_at.astimezone(zone)  # from UTC: right across a DST change
+    ends_at = meetup.ends_at.astimezone(zone)
 
     event = Event()
-    event.add("uid", f"meetup-{meetup.id}@twinbot")
+    event.add("uid", meetup_uid(meetup, network_name))
     event.add("dtstamp", stamp.astimezone(UTC))
     event.add("dtstart", starts_at)
-    event.add("dtend", ends_at)
+    # A duration, not an end time: a local end inside the hour that repeats when clocks go
+    # back would be read as its first occurrence.
+    event.add("duration", meetup.duration)
     event.add("summary", meetup.title)
     if meetup.description:
         event.add("description", meetup.description)

@@ -10,7 +10,7 @@ from bot.ids import parse_id
 from bot.meetups import create, manage
 from bot.meetups.cards import ACTION_PREFIX, status_label, when, zone_of
 from bot.meetups.model import Attendance, MeetupStatus, Rsvp
-from bot.meetups.rsvp import calendar_file, may_answer, member_card
+from bot.meetups.rsvp import calendar_file, may_answer, member_card, runs
 from bot.replies import Button, Reply, Text
 
 USAGE = "/meetup info ID, /meetup new, /meetup edit ID, /meetup cancel ID, /meetup attendees ID, /meetup checkin ID"
@@ -21,7 +21,7 @@ CHECKIN_MARGIN = timedelta(hours=1)
 def upcoming(ctx: Context, args: str) -> list[Reply]:
     """``/meetups``: the next meetups for the member's chapter, with their answer."""
     assert ctx.member is not None and ctx.member.id is not None
-    found = [m for m in ctx.uow.meetups.upcoming(ctx.now(), 200) if may_answer(ctx, m)][:10]
+    found = [m for m in ctx.uow.meetups.upcoming(ctx.now(), 2000) if may_answer(ctx, m)][:10]
     if not found:
         return [Text(ctx._("No meetups are planned for your chapter yet."))]
     answers = ctx.uow.meetups.of_member(ctx.member.id, [m.id for m in found if m.id is not None])
@@ -41,10 +41,10 @@ def meetup(ctx: Context, args: str) -> list[Reply]:
     if verb == "info":
         number = parse_id(rest)
         found = ctx.uow.meetups.get(number) if number is not None else None
-        if found is None or not (may_answer(ctx, found) or manage.runs(ctx, found)):
+        if found is None or not (may_answer(ctx, found) or runs(ctx, found)):
             return [Text(ctx._("There is no meetup {id} for you.", id=rest.strip()[:12] or "?"))]
         replies: list[Reply] = [member_card(ctx, found), calendar_file(ctx, found)]
-        if manage.runs(ctx, found) and found.followup_survey_id is not None:
+        if runs(ctx, found) and found.followup_survey_id is not None:
             replies.append(_followup(ctx, found.followup_survey_id))
         return replies
     if verb not in ("new", "edit", "cancel", "attendees", "checkin"):

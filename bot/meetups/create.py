@@ -150,19 +150,22 @@ def _capacity_text(ctx: Context, state: DialogState, text: str) -> Outcome:
     return advance("deadline")
 
 
+def _deadlines(ctx: Context, state: DialogState) -> list[str]:
+    """The answer deadlines still in the future (days before the start; 0: the start)."""
+    starts_at = datetime.fromisoformat(str(state.data.get("starts_at")))
+    return ["0", *(str(d) for d in (1, 2) if starts_at - timedelta(days=d) > ctx.now())]
+
+
 def _deadline_prompt(ctx: Context, state: DialogState) -> Text:
+    labels = {"0": ctx._("Until it starts"), "1": ctx._("1 day before"), "2": ctx._("2 days before")}
     return Text(
         ctx._("Until when can members answer?"),
-        rows(
-            button(state, ctx._("Until it starts"), "0"),
-            button(state, ctx._("1 day before"), "1"),
-            button(state, ctx._("2 days before"), "2"),
-        ),
+        rows(*(button(state, labels[value], value) for value in _deadlines(ctx, state))),
     )
 
 
 def _deadline_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    if value not in ("0", "1", "2"):
+    if value not in _deadlines(ctx, state):
         return stay()
     state.data["deadline_days"] = int(value)
     return advance("description")
@@ -230,8 +233,11 @@ def _preview_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     if value != "publish":
         return stay()
     meetup = draft(ctx, state)
-    if meetup.chapter not in chapters_run_by(ctx):  # roles may have changed meanwhile
-        return finish(Text(ctx._("This command is for coordinators.")))
+    every_chapter = state.data.get("audience") == "all"
+    if meetup.chapter not in chapters_run_by(ctx) or (every_chapter and not ctx.has_role(Role.ADMIN)):
+        return finish(Text(ctx._("This command is for coordinators.")))  # roles changed meanwhile
+    if meetup.rsvp_deadline is not None and meetup.rsvp_deadline <= ctx.now():
+        meetup.rsvp_deadline = None  # the preview waited past it: answers stay open until the start
     if meetup.starts_at <= ctx.now():  # the preview waited too long
         return Outcome(replies=(Text(ctx._("That time has passed.")),), advance=True, goto="when")
     meetup.checkin_code = new_code()

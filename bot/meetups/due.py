@@ -97,12 +97,27 @@ def followup(
     return True
 
 
+def _something_due(meetup: Meetup, policy: MeetupPolicy, now: datetime) -> bool:
+    """Whether a meetup needs a reminder or its follow-up now (read without a lock; the
+    locked re-read decides)."""
+    if meetup.status is not MeetupStatus.PUBLISHED:
+        return False
+    if now < meetup.starts_at and any(
+        meetup.starts_at - o <= now and _reminder_key(o, meetup) not in meetup.reminders_sent for o in policy.reminders
+    ):
+        return True
+    return (
+        meetup.followup_survey_id is None and meetup.ends_at + FOLLOWUP_AFTER <= now < meetup.ends_at + FOLLOWUP_WINDOW
+    )
+
+
 def run_due_meetups(
     uow_factory: UnitOfWorkFactory, network: Network, catalogs: Catalogs, policy: MeetupPolicy, now: datetime
 ) -> MeetupDue:
     reminded = followups = 0
     with uow_factory() as uow:
-        ids = [m.id for m in uow.meetups.upcoming(now - FOLLOWUP_WINDOW - timedelta(days=1), 1000) if m.id is not None]
+        recent = uow.meetups.upcoming(now - FOLLOWUP_WINDOW - timedelta(days=1), 5000)
+        ids = [m.id for m in recent if m.id is not None and _something_due(m, policy, now)]
     for meetup_id in ids:
         try:
             with uow_factory() as uow:

@@ -18,16 +18,11 @@ from bot.meetups.cards import when, zone_of
 from bot.meetups.create import MAX_CAPACITY, MAX_DESCRIPTION, MAX_PLACE, MAX_TITLE, when_problem
 from bot.meetups.model import Meetup, MeetupStatus, Rsvp
 from bot.meetups.publish import tell_answered
-from bot.meetups.rsvp import notify_promoted
+from bot.meetups.rsvp import notify_promoted, runs
 from bot.meetups.when import EXAMPLE, WhenProblem, parse_when
-from bot.members import Role
 from bot.replies import File, Reply, Text, rows
 
 EDIT_DIALOG = "meetup-edit"
-
-
-def runs(ctx: Context, meetup: Meetup) -> bool:
-    return ctx.has_role(Role.COORDINATOR, meetup.chapter)
 
 
 def own_meetup(ctx: Context, ident: str) -> Meetup | None:
@@ -94,7 +89,9 @@ def _value_text(ctx: Context, state: DialogState, text: str) -> Outcome:
         return stay(Text(problem))
     meetup.revision += 1
     ctx.uow.meetups.save(meetup)
-    if field == "capacity":
+    if field == "when":  # reminders queued for the old time are withdrawn; new ones follow
+        ctx.uow.outbox.withdraw(f"meetup:{meetup.id}:remind:")
+    if field == "capacity" and meetup.accepts_answers(ctx.now()):
         promoted = seats.promote(ctx.uow, meetup)
         notify_promoted(ctx.uow, ctx.network, ctx.services.catalogs, meetup, promoted, ctx.now())
     label = _fields(ctx._)[field]
@@ -132,7 +129,8 @@ def _apply(ctx: Context, meetup: Meetup, field: str, body: str) -> str | None:
         if isinstance(found, WhenProblem):
             return when_problem(ctx, found)
         if meetup.rsvp_deadline is not None:
-            meetup.rsvp_deadline = found - (meetup.starts_at - meetup.rsvp_deadline)
+            deadline = found - (meetup.starts_at - meetup.rsvp_deadline)
+            meetup.rsvp_deadline = deadline if deadline > ctx.now() else None  # never closed at once
         meetup.starts_at = found
     elif field == "minutes":
         minutes = parse_id(body)
@@ -166,6 +164,8 @@ def cancel(ctx: Context, meetup: Meetup) -> list[Reply]:
     meetup.status = MeetupStatus.CANCELLED
     meetup.revision += 1
     ctx.uow.meetups.save(meetup)
+    for kind in ("remind", "promoted", "announce"):  # what has not gone out yet never will
+        ctx.uow.outbox.withdraw(f"meetup:{meetup.id}:{kind}:")
     told = tell_answered(
         ctx.uow,
         ctx.network,

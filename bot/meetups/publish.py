@@ -32,6 +32,15 @@ def _item(
     )
 
 
+def _in_time(item: OutboxItem, meetup: Meetup) -> bool:
+    """A message held by quiet hours until after the start is not worth sending."""
+    return item.not_before < meetup.starts_at
+
+
+def meetup_batch(meetup: Meetup) -> str:
+    return f"meetup:{meetup.id}"
+
+
 def announce(uow: UnitOfWork, network: Network, catalogs: Catalogs, meetup: Meetup, now: datetime) -> int:
     """Queue the announcement for the audience; returns how many members it goes to."""
     assert meetup.id is not None
@@ -104,6 +113,10 @@ def tell_answered(
         text = message(_, lang, when(meetup.starts_at, zone_of(member, network, meetup), lang))
         shown = card(_, lang, network, meetup, member, attendance, going=0, personal=False)
         reply = Text(text, shown.buttons)
-        dedupe = f"meetup:{meetup.id}:{key}:m{member.id}"
-        queued += uow.outbox.add(_item(dedupe, member, target, reply, network, now, f"meetup:{meetup.id}"))
+        item = _item(
+            f"meetup:{meetup.id}:{key}:m{member.id}", member, target, reply, network, now, meetup_batch(meetup)
+        )
+        if key != "cancel" and not _in_time(item, meetup):
+            continue
+        queued += uow.outbox.add(item)
     return queued

@@ -15,6 +15,7 @@ from bot.meetups import seats
 from bot.meetups.calendar import ics_filename, meetup_ics
 from bot.meetups.cards import RSVP_PREFIX, card, when, zone_of
 from bot.meetups.model import Attendance, Meetup, MeetupStatus, Rsvp
+from bot.members import Role
 from bot.network import Network
 from bot.ports import UnitOfWork
 from bot.quiet_hours import next_allowed
@@ -22,6 +23,11 @@ from bot.replies import Button, File, Reply, Text
 
 CHOICES = {"going": Rsvp.GOING, "maybe": Rsvp.MAYBE, "no": Rsvp.NO}
 GUESTS = {"g0": 0, "g1": 1, "g2": 2}
+
+
+def runs(ctx: Context, meetup: Meetup) -> bool:
+    """Coordinators of the meetup's chapter, and admins."""
+    return ctx.has_role(Role.COORDINATOR, meetup.chapter)
 
 
 def may_answer(ctx: Context, meetup: Meetup) -> bool:
@@ -69,7 +75,22 @@ def on_button(ctx: Context, value: str) -> list[Reply]:
             notify_promoted(
                 ctx.uow, ctx.network, ctx.services.catalogs, meetup, seats.promote(ctx.uow, meetup), ctx.now()
             )
-    return [member_card(ctx, meetup, replace=ctx.chat.private), *notes]
+    if not ctx.chat.private:
+        # A shared chat: the card with this member's answer goes to them alone.
+        _to_member(ctx, meetup, [member_card(ctx, meetup), *notes])
+        return []
+    return [member_card(ctx, meetup, replace=True), *notes]
+
+
+def _to_member(ctx: Context, meetup: Meetup, replies: list[Reply]) -> None:
+    assert ctx.member is not None and ctx.member.id is not None
+    target = reachable_target(ctx.uow.members.identities(ctx.member.id))
+    if target is None:
+        return
+    stamp = ctx.now().isoformat()
+    for n, reply in enumerate(replies):
+        key = f"meetup:{meetup.id}:card:m{ctx.member.id}:{stamp}:{n}"
+        ctx.uow.outbox.add(OutboxItem(key, target, reply, ctx.now(), member_id=ctx.member.id))
 
 
 def member_card(ctx: Context, meetup: Meetup, *, replace: bool = False) -> Text:
@@ -91,7 +112,7 @@ def on_action(ctx: Context, value: str) -> list[Reply]:
     verb, _, ident = value.partition(":")
     meetup_id = parse_id(ident)
     meetup = ctx.uow.meetups.get(meetup_id) if meetup_id is not None else None
-    if meetup is None or verb not in ("ics", "info"):
+    if meetup is None or verb not in ("ics", "info") or not (may_answer(ctx, meetup) or runs(ctx, meetup)):
         return [Text(ctx._("This button is no longer current."))]
     return [calendar_file(ctx, meetup)] if verb == "ics" else [member_card(ctx, meetup)]
 

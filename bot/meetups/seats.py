@@ -45,7 +45,10 @@ def answer(uow: UnitOfWork, meetup: Meetup, member_id: int, choice: Rsvp) -> Cha
         checked_in=current.checked_in if current else False,
     )
     full = False
-    if choice is Rsvp.GOING and not _fits(meetup, uow.meetups.seats_taken(meetup.id, but=member_id), updated.seats):
+    if choice is Rsvp.GOING and (
+        uow.meetups.waitlist(meetup.id)  # others wait already: a free seat is theirs first
+        or not _fits(meetup, uow.meetups.seats_taken(meetup.id, but=member_id), updated.seats)
+    ):
         updated.status = Rsvp.WAITLIST
         full = True
     uow.meetups.put(updated)
@@ -60,8 +63,14 @@ def set_guests(uow: UnitOfWork, meetup: Meetup, member_id: int, guests: int) -> 
         return None
     if current.guests == guests:
         return Change(current, changed=False)
-    if current.status is Rsvp.GOING and not _fits(
-        meetup, uow.meetups.seats_taken(meetup.id, but=member_id), 1 + guests
+    more = guests > current.guests  # fewer guests always fit, even when the seats were cut
+    if (
+        more
+        and current.status is Rsvp.GOING
+        and (
+            uow.meetups.waitlist(meetup.id)
+            or not _fits(meetup, uow.meetups.seats_taken(meetup.id, but=member_id), 1 + guests)
+        )
     ):
         return Change(current, changed=False, no_room_for_guests=True)
     current.guests = guests

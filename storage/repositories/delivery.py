@@ -54,6 +54,16 @@ class SqlOutboxRepository:
             self.platforms.add(item.target.platform)
         return added
 
+    def withdraw(self, key_prefix: str) -> int:
+        escaped = key_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        result = self._session.execute(
+            update(OutboxRow)
+            .where(OutboxRow.dedupe_key.like(escaped + "%", escape="\\"), OutboxRow.status == Status.QUEUED.value)
+            .values(status=Status.CANCELLED.value)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def report(self, batch: str) -> dict[tuple[str, str], int]:
         rows = self._session.execute(
             select(OutboxRow.platform, OutboxRow.status, func.count())

@@ -34,6 +34,12 @@ _FIELDS = (
     "quiet_start",
     "quiet_end",
     "announcement_dms",
+    "expertise",
+    "mentor_capacity",
+    "learning",
+    "preferred_chapter",
+    "paused_until",
+    "coffee",
 )
 
 # The reads and writes of every event, prepared once: plain SQL rows, no ORM entities.
@@ -97,6 +103,7 @@ class SqlMemberRepository:
         self._session.flush()  # anything pending through the ORM goes first
         values = {f"v_{name}": getattr(member, name) for name in _FIELDS}
         values["v_languages"], values["v_interests"] = list(member.languages), list(member.interests)
+        values["v_expertise"], values["v_learning"] = list(member.expertise), list(member.learning)
         result = self._session.connection().execute(_SAVE, {"member_id": member.id, "v_updated_at": utcnow(), **values})
         if not result.rowcount:
             raise LookupError(f"no member {member.id}")
@@ -267,6 +274,12 @@ def _to_member(row: Any) -> Member:
         quiet_start=row.quiet_start,
         quiet_end=row.quiet_end,
         announcement_dms=row.announcement_dms,
+        expertise=list(row.expertise or []),
+        mentor_capacity=row.mentor_capacity,
+        learning=list(row.learning or []),
+        preferred_chapter=row.preferred_chapter,
+        paused_until=row.paused_until,
+        coffee=row.coffee,
     )
 
 
@@ -290,3 +303,9 @@ def _copy_to_row(member: Member, row: MemberRow) -> None:
     row.quiet_start = member.quiet_start
     row.quiet_end = member.quiet_end
     row.announcement_dms = member.announcement_dms
+    row.expertise = list(member.expertise)
+    row.mentor_capacity = member.mentor_capacity
+    row.learning = list(member.learning)
+    row.preferred_chapter = member.preferred_chapter
+    row.paused_until = member.paused_until
+    row.coffee = member.coffee

@@ -369,7 +369,10 @@ async def test_onboarding_by_slash_command_and_buttons_in_dms(simcord_env: Env, 
     assert said(mentoring) == MENTORING_PROMPT
     assert labels(shown(mentoring)) == ["Mentor", "Mentee", "Mentor and mentee", "Not now"]
 
-    done = await press(alice, "Mentor")
+    assert said(await press(alice, "Mentor")).startswith("Which topics can you help with")
+    assert said(await press(alice, "Skip")) == "How many mentees can you take at the same time?"
+    assert said(await press(alice, "2")).startswith("Are you learning any of these languages?")
+    done = await press(alice, "Done")
     welcome, card = all_said(done)
     assert welcome == "Welcome aboard, alice! Send /help to see what you can do."
     assert card.startswith("👤 alice\nHome chapter: Lyon\nLanguages: English\n")

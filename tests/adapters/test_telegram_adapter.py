@@ -184,10 +184,16 @@ async def test_onboarding_with_buttons_from_start_to_the_profile_card(
     mentoring = await expect(fake, ann, "Would you like to mentor someone")
     assert labels(mentoring) == ["Mentor", "Mentee", "Mentor and mentee", "Not now"]
     queries.append(tap(ann, "Mentor"))
+    await expect(fake, ann, "Which topics can you help with")
+    queries.append(tap(ann, "Skip"))
+    await expect(fake, ann, "How many mentees")
+    queries.append(tap(ann, "2"))
+    await expect(fake, ann, "Are you learning any of these languages?")
+    queries.append(tap(ann, "Done"))
 
     card = await expect(fake, ann, "Member since:")
     await answered(fake, *queries)
-    assert len(set(fake.answered_callbacks)) == len(queries) == 9  # every press answered, once
+    assert len(set(fake.answered_callbacks)) == len(queries) == 12  # every press answered, once
 
     welcome = ann.messages()[-2]
     assert shown(welcome) == f"Welcome aboard, {NAME}! Send /help to see what you can do."

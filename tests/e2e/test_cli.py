@@ -47,6 +47,8 @@ marie: [Terminé]
 marie: [Passer]
 marie: [Europe/Paris]
 marie: [Mentoré(e)]
+marie: [Pas de préférence]
+marie: [Terminé]
 marie: /profile
 """
 

@@ -20,6 +20,8 @@ FRENCH_ONBOARDING = [
     "jazz, jardinage urbain",
     "[Europe/Paris]",
     "[Mentoré(e)]",
+    "[Pas de préférence]",
+    "[Terminé]",
 ]
 
 

@@ -123,7 +123,7 @@ def test_meetups_list_info_and_calendar_file(app: App) -> None:
     (ics,) = [r for r in replies if isinstance(r, File)]
     assert ics.filename == "meetup-1.ics" and ics.mime_type == "text/calendar"
     (event,) = Calendar.from_ical(ics.data).walk("VEVENT")
-    assert str(event["UID"]) == "meetup-1@twinbot"
+    assert str(event["UID"]) == "meetup-1.lyon-frankfurt-yokohama-twinning-circle@twinbot"
     assert event.decoded("DTSTART") == START
     assert _press(chat, "yuki", "mt:ics:1")[0] == ics  # the same file from the button: a stable UID
 
@@ -261,3 +261,57 @@ def test_coordinators_replace_the_follow_up_template_in_chat(app: App, clock: Cl
         template = uow.surveys.template()
         assert template is not None and template.status.value == "template"
         assert uow.surveys.is_invited(2, alice)
+
+
+def test_nobody_jumps_the_waitlist_and_fewer_guests_always_fit(app: App) -> None:
+    _member(app, "coord", role=Role.COORDINATOR)
+    for name in ("ann", "ben", "cat", "dan", "eve"):
+        _member(app, name)
+    chat = ConsoleSession(app.core)
+    _create(chat, capacity="4")
+    _press(chat, "ann", "rsvp:1:going")
+    _press(chat, "ann", "rsvp:1:g2")  # ann +2: 3 seats
+    _press(chat, "ben", "rsvp:1:going")  # 4 of 4
+    _press(chat, "cat", "rsvp:1:going")
+    _press(chat, "cat", "rsvp:1:g2")  # cat +2 waits (needs 3)
+    _press(chat, "ben", "rsvp:1:no")  # one seat frees; cat needs 3: nobody moves up
+    late = _texts(_press(chat, "eve", "rsvp:1:going"))
+    assert "Your answer: on the waitlist" in late  # the free seat is not eve's: cat was first
+    with app.uow_factory() as uow:
+        states = {a.member_id: a.status.value for a in uow.meetups.attendances(1)}
+    assert sorted(states.values()).count("going") == 1  # ann only
+    more = _texts(_press(chat, "dan", "rsvp:1:going"))
+    assert "on the waitlist" in more
+    fewer = _texts(_press(chat, "ann", "rsvp:1:g0"))  # fewer guests always fit
+    assert "Your answer: going" in fewer and "not enough seats" not in fewer
+    with app.uow_factory() as uow:  # ann's two seats went to cat (+2), first in line
+        states = {a.member_id: a.status.value for a in uow.meetups.attendances(1)}
+    assert sorted(states.values()) == ["going", "going", "no", "waitlist", "waitlist"]
+
+
+def test_meetup_buttons_answer_only_those_invited(app: App) -> None:
+    _member(app, "coord", role=Role.COORDINATOR)
+    _member(app, "hans", chapter="frankfurt")
+    chat = ConsoleSession(app.core)
+    _create(chat)
+    for action in ("mt:info:1", "mt:ics:1", "rsvp:1:going"):
+        replies = _press(chat, "hans", action)
+        assert not [r for r in replies if isinstance(r, File)], action
+        assert "Winter picnic" not in _texts(replies), action
+
+
+def test_cancel_withdraws_what_has_not_gone_out(app: App, clock: Clock) -> None:
+    _member(app, "coord", role=Role.COORDINATOR)
+    _member(app, "alice")
+    chat = ConsoleSession(app.core)
+    _create(chat, capacity="[No limit]")
+    _press(chat, "alice", "rsvp:1:going")
+    clock.now = START - timedelta(hours=23)
+    run_due(app.core.services, clock())
+    chat.push("coord", "/meetup cancel 1")
+    with app.uow_factory() as uow:
+        assert isinstance(uow, SqlUnitOfWork)
+        rows = uow.session.execute(select(OutboxRow.dedupe_key, OutboxRow.status)).all()
+    statuses = {key.split(":")[2]: status for key, status in rows}
+    assert statuses["remind"] == "cancelled" and statuses["announce"] == "cancelled"
+    assert statuses["cancel"] == "queued"  # the cancellation itself goes out

@@ -23,11 +23,15 @@ TABLES = {"members", "identities", "roles", "dialog_states", "link_codes"} | {
     "survey_answers",
     "meetups",
     "meetup_attendance",
+    "mentorships",
+    "match_runs",
+    "coffee_rounds",
+    "coffee_schedules",
     "announcements",
     "reminders",
     "audit_log",
 }
-LATEST = "0006"
+LATEST = "0007"
 
 
 def _head() -> str | None:

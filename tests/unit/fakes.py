@@ -150,6 +150,12 @@ class FakeOutbox:
         self.db.outbox[item.dedupe_key] = item
         return True
 
+    def withdraw(self, key_prefix: str) -> int:
+        gone = [key for key in self.db.outbox if key.startswith(key_prefix)]
+        for key in gone:
+            del self.db.outbox[key]
+        return len(gone)
+
     def report(self, batch: str) -> dict[tuple[str, str], int]:
         counts: Counter[tuple[str, str]] = Counter(
             (item.target.platform, "queued") for item in self.db.outbox.values() if item.batch == batch

@@ -21,5 +21,8 @@ def onboard_english(chat: ConsoleSession, user: str = "alice", chapter: str = "L
         "jazz, cycling",
         "Europe/Paris",
         "[Mentor]",
+        "[Skip]",  # topics they can help with
+        "[1]",  # mentees at a time
+        "[Done]",  # languages they are learning
     ]:
         chat.push(user, line)

@@ -46,7 +46,7 @@ def test_calendar_header() -> None:
 
 def test_event_uid_stamp_and_sequence() -> None:
     _, event = _event()
-    assert str(event["UID"]) == "meetup-42@twinbot"
+    assert str(event["UID"]) == "meetup-42.twin-cities@twinbot"  # stable, and per network
     assert event.decoded("DTSTAMP") == STAMP
     assert int(event["SEQUENCE"]) == 3
     assert str(event["STATUS"]) == "CONFIRMED"
@@ -55,20 +55,20 @@ def test_event_uid_stamp_and_sequence() -> None:
 
 def test_times_are_local_with_tzid() -> None:
     _, event = _event()
-    start, end = event.decoded("DTSTART"), event.decoded("DTEND")
+    start, length = event.decoded("DTSTART"), event.decoded("DURATION")
     assert event["DTSTART"].params["TZID"] == "Europe/Paris"
-    assert event["DTEND"].params["TZID"] == "Europe/Paris"
     assert start.replace(tzinfo=None) == datetime(2026, 12, 24, 18, 30)
-    assert end.replace(tzinfo=None) == datetime(2026, 12, 24, 20, 30)
-    assert start == MEETUP.starts_at and end == MEETUP.ends_at
+    assert start == MEETUP.starts_at and start + length == MEETUP.ends_at
     assert b"DTSTART;TZID=Europe/Paris:20261224T183000" in meetup_ics(MEETUP, "Europe/Paris", "N", STAMP)
 
 
-def test_end_across_a_dst_change_is_computed_in_utc() -> None:
-    overnight = replace(MEETUP, starts_at=datetime(2027, 10, 30, 22, 0, tzinfo=UTC), duration=timedelta(hours=4))
+def test_a_duration_not_an_end_so_the_repeated_hour_cannot_shorten_it() -> None:
+    # 01:30 on the night clocks go back, 2 hours: a local end of 02:30 would be read as the
+    # first 02:30 (one hour). A duration keeps it two hours.
+    overnight = replace(MEETUP, starts_at=datetime(2027, 10, 30, 23, 30, tzinfo=UTC), duration=timedelta(hours=2))
     _, event = _event(overnight)
-    assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2027, 10, 31, 0, 0)
-    assert event.decoded("DTEND").replace(tzinfo=None) == datetime(2027, 10, 31, 3, 0)  # 4 h: CEST -> CET
+    assert event.decoded("DTSTART").replace(tzinfo=None) == datetime(2027, 10, 31, 1, 30)
+    assert "DTEND" not in event and event.decoded("DURATION") == timedelta(hours=2)
 
 
 def test_vtimezone_present_for_the_zone() -> None:

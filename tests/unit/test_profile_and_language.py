@@ -14,11 +14,18 @@ def test_every_field_can_be_edited(chat: ConsoleSession, db: FakeDatabase) -> No
         ("✏️ Interests", "choirs; tea"),
         ("✏️ Time zone", "Asia/Tokyo"),
         ("✏️ About me", "Exchange student 2019."),
-        ("✏️ Mentoring", "[Mentor and mentee]"),
     ]:
         chat.push("alice", f"[{button}]")
         replies = chat.push("alice", answer)
         assert "Saved." in texts(replies)
+    chat.push("alice", "[✏️ Mentoring]")
+    # Choosing to mentor and be mentored goes on to what that needs, one step each.
+    assert "Which topics can you help with" in texts(chat.push("alice", "[Mentor and mentee]"))
+    assert "How many mentees" in texts(chat.push("alice", "design, law"))
+    assert "partner city" in texts(chat.push("alice", "[2]"))
+    assert "learning" in texts(chat.push("alice", "[Lyon]"))
+    chat.push("alice", "[Deutsch]")
+    assert "Saved." in texts(chat.push("alice", "[Done]"))
     chat.push("alice", "[✏️ Languages]")
     chat.push("alice", "[日本語]")
     chat.push("alice", "[Done]")
@@ -29,6 +36,8 @@ def test_every_field_can_be_edited(chat: ConsoleSession, db: FakeDatabase) -> No
     assert alice.time_zone == "Asia/Tokyo"
     assert alice.bio == "Exchange student 2019."
     assert alice.is_mentor and alice.is_mentee
+    assert (alice.expertise, alice.mentor_capacity, alice.preferred_chapter) == (["design", "law"], 2, "lyon")
+    assert alice.learning == ["de"]
     assert alice.languages == ["en", "ja"]
 
 

@@ -1,0 +1,1 @@
+"""Mentorship matching across a sister-city network."""
