@@ -21,7 +21,7 @@ from jobs import tasks
 from jobs.clock import Clock, RealClock
 from jobs.pacing import Pacer
 from jobs.relay import Relay
-from jobs.scheduler import install_due_scan, make_scheduler
+from jobs.scheduler import install_due_scan, make_scheduler, sync_coffee
 from storage.outbox_store import OutboxStore
 
 log = logging.getLogger(__name__)
@@ -110,8 +110,9 @@ async def serve(
     relays = Relays(app, senders)
     relays.attach(loop)
     app.wakeup.connect(relays.wake)
-    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake))
     scheduler = make_scheduler(app.engine) if scheduler_enabled else None
+    sync = (lambda schedules: sync_coffee(scheduler, schedules)) if scheduler is not None else None
+    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake, sync_schedules=sync))
     stop = asyncio.Event()
     running = relays.run(stop)
     try:

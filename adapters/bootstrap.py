@@ -20,6 +20,7 @@ from bot.ports import UnitOfWork
 from bot.surveys.definition import SurveyFileError, load_survey_file
 from config import ConfigError, Settings
 from config.settings import CONFIG_DIR
+from jobs.scheduler import cron_problem
 from storage.db import make_engine, make_session_factory
 from storage.migrate import upgrade
 from storage.uow import SqlUnitOfWork
@@ -109,6 +110,7 @@ def bootstrap(
         link_code_minutes=settings.network.link_code_minutes,
         survey_min_group=settings.network.survey_min_group,
         meetups=_meetup_policy(settings, network, clock()),
+        check_cron=cron_problem,
     )
     return App(
         settings=settings,

@@ -47,10 +47,19 @@ def _attended(uow: UnitOfWork, arg: str) -> list[Member]:
 
 MemberSelector = Callable[["UnitOfWork", str], list[Member]]
 
+
 #: Audiences that are a list of people rather than a filter on the chapters' members: the
 #: chapters only say whose coordinators are responsible. name -> (label, selector(uow, arg)).
+def _pairs(uow: UnitOfWork, arg: str) -> list[Member]:
+    """Both sides of every active mentorship."""
+    ids = sorted({i for m in uow.mentoring.active() for i in (m.mentor_id, m.mentee_id)})
+    found = uow.members.get_many(ids)
+    return [found[i] for i in ids if i in found]
+
+
 SELECTORS: dict[str, tuple[str, MemberSelector]] = {
     "attended": (N_("who checked in at the meetup"), _attended),
+    "pairs": (N_("both sides of active mentorships"), _pairs),
 }
 
 
@@ -76,7 +85,8 @@ class Audience:
     def is_valid(self, network: Network) -> bool:
         name, arg = self._split()
         if name in SELECTORS:
-            return parse_id(arg) is not None and all(network.chapter(c) is not None for c in self.chapters)
+            argument_ok = parse_id(arg) is not None if name == "attended" else not arg
+            return argument_ok and all(network.chapter(c) is not None for c in self.chapters)
         if name not in FILTERS or (name == "lang" and arg not in network.languages):
             return False
         return all(network.chapter(code) is not None for code in self.chapters)

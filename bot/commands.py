@@ -14,6 +14,8 @@ from bot.context import Context
 from bot.i18n import N_
 from bot.meetups import commands as meetups
 from bot.members import Role
+from bot.mentoring import coffee, followups, matchmaking
+from bot.mentoring import commands as mentoring
 from bot.replies import Reply, Text
 from bot.surveys import commands as surveys
 
@@ -170,6 +172,65 @@ COMMANDS: tuple[Command, ...] = (
         meetups.checkin,
         needs_member=True,
         params=(Param("code", N_("the code shown at the meetup"), required=True),),
+    ),
+    Command(
+        "mentor",
+        N_("mentor someone: on, off, pause DATE, resume"),
+        mentoring.mentor,
+        needs_member=True,
+        private_only=True,
+        params=(
+            Param("action", N_("what to do"), kind="choice", choices=("on", "off", "pause", "resume"), required=True),
+            Param("date", N_("until when, like 2027-01-31")),
+        ),
+        link_verbs=frozenset(),
+    ),
+    Command(
+        "mentee",
+        N_("be mentored: on, off"),
+        mentoring.mentee,
+        needs_member=True,
+        private_only=True,
+        params=(Param("action", N_("what to do"), kind="choice", choices=("on", "off"), required=True),),
+        link_verbs=frozenset(),
+    ),
+    Command(
+        "mentorship",
+        N_("your mentorship: end it or ask for a new match"),
+        followups.listing,
+        needs_member=True,
+        private_only=True,
+    ),
+    Command(
+        "coffee",
+        N_("coffee rounds: on, off; coordinators: round, schedule"),
+        coffee.command,
+        needs_member=True,
+        private_only=True,
+        params=(
+            Param("action", N_("what to do"), kind="choice", choices=("on", "off", "round", "schedule")),
+            Param("chapter", N_("the chapter, or all"), kind="chapter"),
+            Param("schedule", N_("when, like 0 9 * * mon, or off")),
+        ),
+        link_verbs=frozenset(),
+    ),
+    Command(
+        "match",
+        N_("mentor matching: preview, confirm, run, status"),
+        matchmaking.command,
+        needs_member=True,
+        role=Role.COORDINATOR,
+        private_only=True,
+        params=(
+            Param(
+                "action",
+                N_("what to do"),
+                kind="choice",
+                choices=("preview", "confirm", "run", "status"),
+                required=True,
+            ),
+        ),
+        link_verbs=frozenset({"preview", "status"}),
     ),
 )
 

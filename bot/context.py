@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,6 +29,9 @@ class Services:
     link_code_minutes: int = 10
     survey_min_group: int = 5
     meetups: MeetupPolicy = field(default_factory=MeetupPolicy)
+    #: Why a cron schedule (and time zone) will not do, or None; the scheduler's own rules,
+    #: passed in by bootstrap() so the core needs no scheduler.
+    check_cron: Callable[[str, str], str | None] = field(default=lambda cron, zone: None)
 
 
 @dataclass

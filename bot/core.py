@@ -16,6 +16,7 @@ from bot.meetups import create as meetup_create
 from bot.meetups import manage as meetup_manage
 from bot.meetups import rsvp
 from bot.members import Member, Role
+from bot.mentoring import coffee, followups
 from bot.notices import SORRY
 from bot.ports import UnitOfWork
 from bot.private_chat import continue_in_private, start_payload
@@ -50,6 +51,7 @@ class Core:
                 builder.BUILDER,
                 meetup_create.CREATE,
                 meetup_manage.EDIT,
+                followups.NOTE,
             ]
         )
         self.buttons: dict[str, ButtonHandler] = {
@@ -58,6 +60,8 @@ class Core:
             answering.ACTION_PREFIX: answering.on_button,
             meetup_cards.RSVP_PREFIX: rsvp.on_button,
             meetup_cards.ACTION_PREFIX: rsvp.on_action,
+            followups.ACTION_PREFIX: followups.on_button,
+            coffee.ACTION_PREFIX: coffee.on_button,
         }
 
     def handle(self, event: AnyEvent) -> list[Reply]:

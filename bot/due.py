@@ -16,6 +16,8 @@ from bot.announcements import Announcement, may_announce
 from bot.broadcast import publish, queue_reminders
 from bot.context import Services
 from bot.meetups.due import MeetupDue, run_due_meetups
+from bot.mentoring.coffee import follow_up as coffee_follow_up
+from bot.mentoring.followups import FollowUps, run_due_followups
 from bot.ports import UnitOfWork
 from bot.surveys.dispatch import SurveyDue, run_due_surveys
 
@@ -28,6 +30,8 @@ class DueReport:
     reminders: int
     surveys: SurveyDue = field(default_factory=SurveyDue)
     meetups: MeetupDue = field(default_factory=MeetupDue)
+    mentoring: FollowUps = field(default_factory=FollowUps)
+    coffee_followups: int = 0
 
 
 def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
@@ -64,4 +68,15 @@ def run_due(services: Services, now: datetime) -> DueReport:
         reminders += count
     surveys = run_due_surveys(services.uow_factory, services.network, services.catalogs, now)
     meetups = run_due_meetups(services.uow_factory, services.network, services.catalogs, services.meetups, now)
-    return DueReport(announcements=published, reminders=reminders, surveys=surveys, meetups=meetups)
+    mentoring = run_due_followups(services.uow_factory, services.network, services.catalogs, now)
+    with services.uow_factory() as uow:
+        coffee = coffee_follow_up(uow, services.network, services.catalogs, now)
+        uow.commit()
+    return DueReport(
+        announcements=published,
+        reminders=reminders,
+        surveys=surveys,
+        meetups=meetups,
+        mentoring=mentoring,
+        coffee_followups=coffee,
+    )

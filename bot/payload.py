@@ -17,8 +17,13 @@ def to_json(reply: Reply) -> dict[str, Any]:
         }
     data = base64.b64encode(reply.data).decode("ascii")
     if isinstance(reply, File):
-        return {"type": "file", "filename": reply.filename, "data": data, "mime_type": reply.mime_type,
-                "caption": reply.caption}
+        return {
+            "type": "file",
+            "filename": reply.filename,
+            "data": data,
+            "mime_type": reply.mime_type,
+            "caption": reply.caption,
+        }
     return {"type": "image", "filename": reply.filename, "data": data, "caption": reply.caption}
 
 

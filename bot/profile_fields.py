@@ -104,10 +104,7 @@ def _languages_button(ctx: Context, state: DialogState, value: str) -> Outcome:
 
 def _interests_prompt(ctx: Context, state: DialogState) -> Text:
     return Text(
-        ctx._(
-            "What are your interests? Send them separated by commas, "
-            "for example: jazz, urban gardening, start-ups."
-        ),
+        ctx._("What are your interests? Send them separated by commas, for example: jazz, urban gardening, start-ups."),
         rows(button(state, ctx._("Skip"), "skip"), per_row=1),
     )
 
@@ -227,9 +224,7 @@ def mentoring_label(ctx: Context, is_mentor: bool, is_mentee: bool) -> str:
 
 
 def mentoring_prompt(ctx: Context, state: DialogState) -> Text:
-    buttons = [
-        button(state, mentoring_label(ctx, *flags), key) for key, flags in MENTORING.items()
-    ]
+    buttons = [button(state, mentoring_label(ctx, *flags), key) for key, flags in MENTORING.items()]
     return Text(
         ctx._("Would you like to mentor someone from a partner city, be mentored, both, or not now?"),
         rows(*buttons),

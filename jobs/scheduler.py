@@ -53,3 +53,35 @@ def add_recurring(
     a textual reference (``module:function``) so the job survives a restart."""
     trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(time_zone))
     return scheduler.add_job(func, trigger=trigger, id=job_id, kwargs=kwargs or {}, replace_existing=True)
+
+
+COFFEE_JOB = "coffee:"
+
+
+def sync_coffee(scheduler: AsyncIOScheduler, schedules: list[tuple[str, str, str]]) -> None:
+    """Make the coffee-round jobs match the schedules coordinators set: (scope, cron, zone).
+    A schedule that no longer parses is skipped (it was checked when it was set)."""
+    wanted = {f"{COFFEE_JOB}{scope}": (cron, zone, scope) for scope, cron, zone in schedules}
+    for job in scheduler.get_jobs():
+        if job.id.startswith(COFFEE_JOB) and job.id not in wanted:
+            job.remove()
+    for job_id, (cron, zone, scope) in wanted.items():
+        try:
+            trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(zone))
+        except (ValueError, KeyError):
+            continue
+        existing = scheduler.get_job(job_id)
+        if existing is not None and repr(existing.trigger) == repr(trigger):
+            continue  # unchanged: its next run stays as it was
+        scheduler.add_job(
+            "jobs.tasks:coffee_round", trigger=trigger, id=job_id, kwargs={"scope": scope}, replace_existing=True
+        )
+
+
+def cron_problem(crontab: str, time_zone: str) -> str | None:
+    """Why ``crontab`` in ``time_zone`` is not a schedule APScheduler can run, or None."""
+    try:
+        CronTrigger.from_crontab(crontab, timezone=ZoneInfo(time_zone))
+    except (ValueError, KeyError) as exc:
+        return str(exc) or "not a cron schedule"
+    return None

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from bot.context import Services
 from bot.due import DueReport, run_due
+from bot.mentoring.coffee import scheduled_round
 
 log = logging.getLogger(__name__)
 
@@ -18,6 +19,9 @@ log = logging.getLogger(__name__)
 class Runtime:
     services: Services
     wake_relays: Callable[[], None]
+    #: Given when this process runs the scheduler: coordinators' coffee schedules are kept in
+    #: step with its jobs after each due scan.
+    sync_schedules: Callable[[list[tuple[str, str, str]]], None] | None = None
 
 
 _runtime: Runtime | None = None
@@ -40,8 +44,17 @@ async def due_scan() -> DueReport:
     runtime = _current()
     report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
     surveys, meetups = report.surveys, report.meetups
-    if any((report.announcements, report.reminders, surveys.opened, surveys.reminded, surveys.closed,
-            meetups.reminded, meetups.followups)):
+    if any(
+        (
+            report.announcements,
+            report.reminders,
+            surveys.opened,
+            surveys.reminded,
+            surveys.closed,
+            meetups.reminded,
+            meetups.followups,
+        )
+    ):
         log.info(
             "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed; "
             "meetups: %s reminders, %s follow-up surveys",
@@ -54,4 +67,21 @@ async def due_scan() -> DueReport:
             meetups.followups,
         )
         runtime.wake_relays()
+    if runtime.sync_schedules is not None:
+        runtime.sync_schedules(await asyncio.to_thread(_schedules, runtime.services))
     return report
+
+
+def _schedules(services: Services) -> list[tuple[str, str, str]]:
+    with services.uow_factory() as uow:
+        return uow.mentoring.schedules()
+
+
+async def coffee_round(scope: str) -> int:
+    """A coordinator's scheduled coffee round for ``scope`` (a chapter, or "*")."""
+    runtime = _current()
+    groups = await asyncio.to_thread(scheduled_round, runtime.services, scope, runtime.services.clock())
+    log.info("coffee round in %s: %s groups", scope, groups)
+    if groups:
+        runtime.wake_relays()
+    return groups

@@ -198,9 +198,7 @@ def close_survey(uow: UnitOfWork, survey: Survey) -> None:
     uow.surveys.save(survey)
 
 
-def run_due_surveys(
-    uow_factory: UnitOfWorkFactory, network: Network, catalogs: Catalogs, now: datetime
-) -> SurveyDue:
+def run_due_surveys(uow_factory: UnitOfWorkFactory, network: Network, catalogs: Catalogs, now: datetime) -> SurveyDue:
     """Open, remind and close what is due; one transaction per survey."""
     opened = reminded = closed = 0
     with uow_factory() as uow:

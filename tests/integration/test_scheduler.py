@@ -12,7 +12,7 @@ from adapters.bootstrap import App, bootstrap
 from bot.member_admin import import_members
 from config import load_settings
 from jobs import tasks
-from jobs.scheduler import DUE_SCAN, add_recurring, install_due_scan, make_scheduler
+from jobs.scheduler import DUE_SCAN, add_recurring, install_due_scan, make_scheduler, sync_coffee
 from storage import migrate
 from tests.conftest import Clock
 
@@ -104,3 +104,46 @@ async def test_job_table_is_not_migration_drift(app: App) -> None:
     scheduler.start(paused=True)
     scheduler.shutdown(wait=False)
     migrate.check(app.settings.database_url)  # raises if alembic sees drift
+
+
+async def test_coffee_schedules_set_in_chat_become_scheduler_jobs(app: App, clock: Clock) -> None:
+    """A coordinator's /coffee schedule is stored; the due scan brings the scheduler's jobs in
+    step (added, kept, changed, removed), and the job runs a round."""
+    scheduler = make_scheduler(app.engine)
+    scheduler.start(paused=True)
+    woken: list[int] = []
+    tasks.bind(
+        tasks.Runtime(
+            services=app.core.services,
+            wake_relays=lambda: woken.append(1),
+            sync_schedules=lambda schedules: sync_coffee(scheduler, schedules),
+        )
+    )
+    try:
+        with app.uow_factory() as uow:
+            uow.mentoring.set_schedule("lyon", "0 9 * * mon", "Europe/Paris")
+            uow.commit()
+        await tasks.due_scan()
+        job = scheduler.get_job("coffee:lyon")
+        assert job is not None and str(job.trigger.timezone) == "Europe/Paris"
+        first_run = job.next_run_time
+        await tasks.due_scan()  # unchanged: the job keeps its next run
+        kept = scheduler.get_job("coffee:lyon")
+        assert kept is not None and kept.next_run_time == first_run
+        with app.uow_factory() as uow:
+            uow.mentoring.set_schedule("lyon", "30 18 * * fri", "Europe/Paris")
+            uow.commit()
+        await tasks.due_scan()
+        changed = scheduler.get_job("coffee:lyon")
+        assert changed is not None
+        local = changed.next_run_time.astimezone(changed.trigger.timezone)
+        assert (local.weekday(), local.hour, local.minute) == (4, 18, 30)
+        with app.uow_factory() as uow:
+            uow.mentoring.clear_schedule("lyon")
+            uow.commit()
+        await tasks.due_scan()
+        assert scheduler.get_job("coffee:lyon") is None
+        assert await tasks.coffee_round("lyon") == 0  # the job's function: nobody opted in yet
+    finally:
+        scheduler.shutdown(wait=False)
+        tasks.bind(None)

@@ -285,6 +285,16 @@ class FakeMeetups:
         return []
 
 
+class FakeMentoring:
+    """No mentorships or coffee rounds: they are exercised on real databases."""
+
+    def active(self) -> list[Any]:
+        return []
+
+    def rounds_to_follow_up(self, before: datetime) -> list[Any]:
+        return []
+
+
 class FakeUnitOfWork:
     """Works on a private copy of the database; commit() publishes it, exit drops the rest."""
 
@@ -302,6 +312,7 @@ class FakeUnitOfWork:
         self.audit = FakeAudit(self.work)
         self.surveys = FakeSurveys(self.work)
         self.meetups = FakeMeetups()
+        self.mentoring = FakeMentoring()
         return self
 
     def __exit__(
