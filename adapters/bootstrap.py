@@ -111,6 +111,7 @@ def bootstrap(
         survey_min_group=settings.network.survey_min_group,
         meetups=_meetup_policy(settings, network, clock()),
         check_cron=cron_problem,
+        mentoring_partner_city=settings.network.mentor_partner_city_required,
     )
     return App(
         settings=settings,

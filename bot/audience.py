@@ -37,7 +37,7 @@ FILTERS: dict[str, tuple[str, MemberFilter]] = {
 }
 
 
-def _attended(uow: UnitOfWork, arg: str) -> list[Member]:
+def _attended(uow: UnitOfWork, arg: str, chapters: tuple[str, ...] = ()) -> list[Member]:
     """The members who checked in at meetup ``arg``, wherever they live."""
     meetup_id = parse_id(arg)
     ids = uow.meetups.attended(meetup_id) if meetup_id is not None else []
@@ -45,16 +45,21 @@ def _attended(uow: UnitOfWork, arg: str) -> list[Member]:
     return [found[i] for i in ids if i in found]
 
 
-MemberSelector = Callable[["UnitOfWork", str], list[Member]]
+MemberSelector = Callable[["UnitOfWork", str, tuple[str, ...]], list[Member]]
 
 
 #: Audiences that are a list of people rather than a filter on the chapters' members: the
 #: chapters only say whose coordinators are responsible. name -> (label, selector(uow, arg)).
-def _pairs(uow: UnitOfWork, arg: str) -> list[Member]:
-    """Both sides of every active mentorship."""
-    ids = sorted({i for m in uow.mentoring.active() for i in (m.mentor_id, m.mentee_id)})
-    found = uow.members.get_many(ids)
-    return [found[i] for i in ids if i in found]
+def _pairs(uow: UnitOfWork, arg: str, chapters: tuple[str, ...] = ()) -> list[Member]:
+    """Both sides of every active mentorship (with ``chapters``: whose mentee lives there)."""
+    active = uow.mentoring.active()
+    found = uow.members.get_many(sorted({i for m in active for i in (m.mentor_id, m.mentee_id)}))
+    chosen: set[int] = set()
+    for m in active:
+        mentee = found.get(m.mentee_id)
+        if not chapters or (mentee is not None and mentee.home_chapter in chapters):
+            chosen |= {m.mentor_id, m.mentee_id}
+    return [found[i] for i in sorted(chosen) if i in found]
 
 
 SELECTORS: dict[str, tuple[str, MemberSelector]] = {
@@ -105,7 +110,7 @@ class Audience:
     def members(self, uow: UnitOfWork) -> list[Member]:
         name, arg = self._split()
         if name in SELECTORS:
-            return SELECTORS[name][1](uow, arg)
+            return SELECTORS[name][1](uow, arg, self.chapters)
         predicate = FILTERS[name][1]
         if name == "coordinators":
             # A chapter's coordinators may live elsewhere: chosen by their grant, not their home.

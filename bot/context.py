@@ -29,6 +29,8 @@ class Services:
     link_code_minutes: int = 10
     survey_min_group: int = 5
     meetups: MeetupPolicy = field(default_factory=MeetupPolicy)
+    #: Network rule: a mentor must live in a partner city of the mentee's chapter.
+    mentoring_partner_city: bool = False
     #: Why a cron schedule (and time zone) will not do, or None; the scheduler's own rules,
     #: passed in by bootstrap() so the core needs no scheduler.
     check_cron: Callable[[str, str], str | None] = field(default=lambda cron, zone: None)

@@ -65,6 +65,8 @@ class NetworkSettings(BaseModel):
     #: Meetup reminders to those going, this many hours before the start.
     meetup_reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 1.0], max_length=5)
     meetup_remind_maybe: bool = False
+    #: Mentor matching: a mentor must live in a partner city of the mentee's chapter.
+    mentor_partner_city_required: bool = False
     #: The follow-up survey sent to those who checked in (a survey file; relative paths are
     #: in config/), or "" for none.
     meetup_followup: str = "surveys/meetup_followup.toml"

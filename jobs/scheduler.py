@@ -7,6 +7,8 @@ are rows in the database, never one APScheduler job each.
 
 from __future__ import annotations
 
+import re
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -51,7 +53,7 @@ def add_recurring(
 ) -> Job:
     """A coordinator's recurring schedule, e.g. ``0 9 * * mon`` in Europe/Berlin. ``func`` is
     a textual reference (``module:function``) so the job survives a restart."""
-    trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(time_zone))
+    trigger = cron_trigger(crontab, time_zone)
     return scheduler.add_job(func, trigger=trigger, id=job_id, kwargs=kwargs or {}, replace_existing=True)
 
 
@@ -67,7 +69,7 @@ def sync_coffee(scheduler: AsyncIOScheduler, schedules: list[tuple[str, str, str
             job.remove()
     for job_id, (cron, zone, scope) in wanted.items():
         try:
-            trigger = CronTrigger.from_crontab(cron, timezone=ZoneInfo(zone))
+            trigger = cron_trigger(cron, zone)
         except (ValueError, KeyError):
             continue
         existing = scheduler.get_job(job_id)
@@ -78,10 +80,28 @@ def sync_coffee(scheduler: AsyncIOScheduler, schedules: list[tuple[str, str, str
         )
 
 
+_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def standard_cron(crontab: str) -> str:
+    """Weekday numbers as cron means them (0 and 7 Sunday, 1 Monday...) turned into names:
+    APScheduler 3 counts 0 as Monday."""
+    fields = crontab.split()
+    if len(fields) == 5:
+        fields[4] = re.sub(r"\d+", lambda m: _WEEKDAYS[int(m.group())] if int(m.group()) < 8 else m.group(), fields[4])
+    return " ".join(fields)
+
+
+def cron_trigger(crontab: str, time_zone: str) -> CronTrigger:
+    return CronTrigger.from_crontab(standard_cron(crontab), timezone=ZoneInfo(time_zone))
+
+
 def cron_problem(crontab: str, time_zone: str) -> str | None:
     """Why ``crontab`` in ``time_zone`` is not a schedule APScheduler can run, or None."""
     try:
-        CronTrigger.from_crontab(crontab, timezone=ZoneInfo(time_zone))
+        trigger = cron_trigger(crontab, time_zone)
+        if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+            return "it never fires"
     except (ValueError, KeyError) as exc:
         return str(exc) or "not a cron schedule"
     return None

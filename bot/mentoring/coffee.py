@@ -28,6 +28,10 @@ ALL = "*"
 #: Nobody meets the same person again within this many rounds of the same scope.
 NO_REPEAT_ROUNDS = 4
 FOLLOW_UP_AFTER = timedelta(days=7)
+#: A round right after another in the same scope is not run (a double press, a schedule and a
+#: coordinator at the same time).
+MIN_GAP = timedelta(hours=1)
+MAX_CRON = 100
 
 
 def pair_up(members: list[Member], recent: set[frozenset[int]], seed: int) -> tuple[list[list[int]], list[int]]:
@@ -39,26 +43,32 @@ def pair_up(members: list[Member], recent: set[frozenset[int]], seed: int) -> tu
     random.Random(seed).shuffle(order)
     rank = {member_id: n for n, member_id in enumerate(order)}
 
-    def fits(a: int, b: int) -> bool:
-        return bool(set(by_id[a].languages) & set(by_id[b].languages)) and frozenset((a, b)) not in recent
+    def talk(a: int, b: int) -> bool:
+        return bool(set(by_id[a].languages) & set(by_id[b].languages))
 
-    options = {a: [b for b in order if b != a and fits(a, b)] for a in order}
+    def fresh(a: int, b: int) -> bool:
+        return talk(a, b) and frozenset((a, b)) not in recent
+
     free = set(order)
     groups: list[list[int]] = []
-    for a in sorted(order, key=lambda x: (len(options[x]), rank[x])):
-        if a not in free:
-            continue
-        choices = [b for b in options[a] if b in free]
-        if not choices:
-            continue
-        cross = [b for b in choices if by_id[b].home_chapter != by_id[a].home_chapter]
-        b = min(cross or choices, key=lambda x: (len(options[x]), rank[x]))
-        groups.append([a, b])
-        free -= {a, b}
+    # New pairs first; then, for whoever is left, a repeat beats sitting the round out.
+    for fits in (fresh, talk):
+        options = {a: [b for b in order if b != a and fits(a, b)] for a in free}
+        for a in sorted(free, key=lambda x: (len(options[x]), rank[x])):
+            if a not in free:
+                continue
+            choices = [b for b in options[a] if b in free]
+            if not choices:
+                continue
+            cross = [b for b in choices if by_id[b].home_chapter != by_id[a].home_chapter]
+            b = min(cross or choices, key=lambda x: (len(options[x]), rank[x]))
+            groups.append([a, b])
+            free -= {a, b}
     left: list[int] = []
     for a in sorted(free, key=lambda x: rank[x]):
-        trio = next((g for g in groups if len(g) == 2 and all(fits(a, b) for b in g)), None)
-        trio = trio or next((g for g in groups if len(g) == 2 and any(fits(a, b) for b in g)), None)
+        # A trio only where the third can talk with both (a new face preferred).
+        trio = next((g for g in groups if len(g) == 2 and all(fresh(a, b) for b in g)), None)
+        trio = trio or next((g for g in groups if len(g) == 2 and all(talk(a, b) for b in g)), None)
         if trio is None:
             left.append(a)
         else:
@@ -72,9 +82,13 @@ def _members_of(uow: UnitOfWork, scope: str, now: datetime) -> list[Member]:
 
 
 def run_round(uow: UnitOfWork, network: Network, catalogs: Catalogs, scope: str, now: datetime) -> CoffeeRound | None:
-    """Pair the scope's opted-in members, store the round and introduce each group."""
-    members = _members_of(uow, scope, now)
+    """Pair the scope's opted-in members, store the round and introduce each group. Two runs
+    at once (a schedule and a coordinator) take turns, and the second finds it just ran."""
+    uow.mentoring.serialize(f"coffee:{scope}")
     previous = uow.mentoring.recent_rounds(scope, NO_REPEAT_ROUNDS)
+    if previous and now - previous[0].created_at < MIN_GAP:
+        return None
+    members = _members_of(uow, scope, now)
     recent = {frozenset((a, b)) for r in previous for g in r.groups for a in g for b in g if a != b}
     seed = zlib.crc32(scope.encode()) + len(previous) + int(now.timestamp() // 86400)
     groups, left = pair_up(members, recent, seed)
@@ -201,6 +215,9 @@ def command(ctx: Context, args: str) -> list[Reply]:
     if not _scope_allowed(ctx, scope):
         return [Text(ctx._("This command is for coordinators."))]
     if verb == "round":
+        latest = ctx.uow.mentoring.recent_rounds(scope, 1)
+        if latest and ctx.now() - latest[0].created_at < MIN_GAP:
+            return [Text(ctx._("A coffee round ran less than an hour ago; the next can wait a little."))]
         coffee = run_round(ctx.uow, ctx.network, ctx.services.catalogs, scope, ctx.now())
         if coffee is None:
             return [Text(ctx._("Not enough members to pair this time."))]
@@ -224,17 +241,12 @@ def _schedule(ctx: Context, scope: str, spec: str) -> list[Reply]:
         return [Text(ctx._("The coffee rounds of {scope} are no longer scheduled.", scope=_scope_name(ctx, scope)))]
     chapter = ctx.network.chapter(scope)
     zone = chapter.time_zone if chapter else (ctx.member.time_zone if ctx.member and ctx.member.time_zone else "UTC")
-    problem = ctx.services.check_cron(spec, zone)
-    if problem is not None:
-        return [
-            Text(
-                ctx._(
-                    "That schedule does not work: {problem}. Write it like {example}.",
-                    problem=problem,
-                    example="0 9 * * mon",
-                )
-            )
-        ]
+    if len(spec) > MAX_CRON or ctx.services.check_cron(spec, zone) is not None:
+        hint = ctx._(
+            "That schedule does not work. Write it like {example} (minute hour day month weekday).",
+            example="0 9 * * mon",
+        )
+        return [Text(hint)]
     ctx.uow.mentoring.set_schedule(scope, spec, zone)
     details = {"scope": scope, "cron": spec, "time_zone": zone}
     ctx.uow.audit.record(ctx.member.id if ctx.member else None, "coffee.schedule", details, None, ctx.now())

@@ -137,6 +137,11 @@ def end(ctx: Context, mentorship: Mentorship, reason: str) -> list[Reply]:
     mentorship.ended_by = ctx.member.id
     mentorship.end_reason = "rematch" if reason == "rematch" and ctx.member.id == mentorship.mentee_id else "ended"
     ctx.uow.mentoring.save(mentorship)
+    for kind in ("met", "feedback"):  # questions not sent yet are not worth sending now
+        ctx.uow.outbox.withdraw(f"mentorship:{mentorship.id}:{kind}:")
+    if mentorship.end_reason == "ended" and ctx.member.id == mentorship.mentee_id:
+        ctx.member.is_mentee = False  # ended, not "a new match please": not matched again unasked
+        ctx.uow.members.save(ctx.member)
     other = ctx.uow.members.get(mentorship.other(ctx.member.id))
     if other is not None:
         _ = ctx.services.catalogs.translator(member_language(other, ctx.network))
@@ -144,6 +149,8 @@ def end(ctx: Context, mentorship: Mentorship, reason: str) -> list[Reply]:
         send(ctx.uow, ctx.network, other, f"mentorship:{mentorship.id}:ended:m{other.id}", notice, ctx.now())
     if mentorship.end_reason == "rematch":
         return [Text(ctx._("Done. You will be matched with someone new at the next round."))]
+    if ctx.member.id == mentorship.mentee_id:
+        return [Text(ctx._("Done. Your mentorship has ended. Send /mentee on to be matched again."))]
     return [Text(ctx._("Done. Your mentorship has ended."))]
 
 
@@ -182,9 +189,10 @@ def _note_text(ctx: Context, state: DialogState, text: str) -> Outcome:
     if len(body) > MAX_NOTE:
         return stay(Text(ctx._("That is longer than {limit} characters. Please shorten it.", limit=MAX_NOTE)))
     mentorship = _own(ctx, str(state.data.get("mentorship", "")))
-    if mentorship is not None and ctx.member is not None:
-        mentorship.notes[str(ctx.member.id)] = body
-        ctx.uow.mentoring.save(mentorship)
+    if mentorship is None or ctx.member is None:
+        return finish(Text(ctx._("This mentorship has ended.")))
+    mentorship.notes[str(ctx.member.id)] = body
+    ctx.uow.mentoring.save(mentorship)
     return finish(Text(ctx._("Thank you, noted.")))
 
 

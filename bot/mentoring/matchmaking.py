@@ -84,9 +84,10 @@ def scope(ctx: Context) -> set[str] | None:
     return {c.code for c in ctx.network.chapters if ctx.has_role(Role.COORDINATOR, c.code)}
 
 
-def compute(ctx: Context) -> MatchResult:
+def compute(ctx: Context, *, rematch: bool = False) -> MatchResult:
     mentees, mentors = candidates(ctx.uow, ctx.network, ctx.now(), scope(ctx))
-    return match(mentees, mentors, ctx.uow.mentoring.pairs_ever(), Weights(), Rules())
+    rules = Rules(partner_city_required=ctx.services.mentoring_partner_city, allow_rematch=rematch)
+    return match(mentees, mentors, ctx.uow.mentoring.pairs_ever(), Weights(), rules)
 
 
 def _proposal_json(p: Proposal) -> dict[str, object]:
@@ -106,13 +107,13 @@ UNMATCHED = {
 }
 
 
-def preview(ctx: Context) -> list[Reply]:
-    result = compute(ctx)
+def preview(ctx: Context, *, rematch: bool = False) -> list[Reply]:
+    result = compute(ctx, rematch=rematch)
     run = ctx.uow.mentoring.add_run(
         MatchRun(
             author_id=ctx.member.id if ctx.member else None,
             created_at=ctx.now(),
-            proposals=[_proposal_json(p) for p in result.proposals],
+            proposals=[_proposal_json(p) | {"rematch": rematch} for p in result.proposals],
             unmatched=[{"mentee": u.mentee_id, "reason": u.reason} for u in result.unmatched],
         )
     )
@@ -161,7 +162,9 @@ def confirm(ctx: Context) -> list[Reply]:
 
 
 def create_pairs(ctx: Context, run: MatchRun) -> tuple[int, int]:
-    """Create the previewed pairs that still hold (roles, capacity, no pair twice)."""
+    """Create the previewed pairs that still hold (roles, capacity, no pair twice). Confirmations
+    take turns, so two coordinators confirming at once cannot overfill a mentor."""
+    ctx.uow.mentoring.serialize("matching")
     allowed = scope(ctx)
     mentees, mentors = candidates(ctx.uow, ctx.network, ctx.now(), allowed)
     open_mentees = {m.id for m in mentees}
@@ -173,7 +176,8 @@ def create_pairs(ctx: Context, run: MatchRun) -> tuple[int, int]:
         if mentee_id is None or mentor_id is None:
             skipped += 1
             continue
-        if mentee_id not in open_mentees or room.get(mentor_id, 0) < 1 or (mentee_id, mentor_id) in before:
+        repeat = (mentee_id, mentor_id) in before and proposal.get("rematch") is not True
+        if mentee_id not in open_mentees or room.get(mentor_id, 0) < 1 or repeat:
             skipped += 1
             continue
         raw_reasons = proposal.get("reasons")
@@ -215,10 +219,11 @@ def status(ctx: Context) -> list[Reply]:
 
 
 def command(ctx: Context, args: str) -> list[Reply]:
-    """``/match preview``, ``/match confirm``, ``/match run`` (both at once), ``/match status``."""
-    verb = args.strip().lower()
+    """``/match preview [rematch]``, ``/match confirm``, ``/match run``, ``/match status``;
+    with ``rematch`` former pairs may be proposed again."""
+    verb, _, option = args.strip().lower().partition(" ")
     if verb == "preview":
-        return preview(ctx)
+        return preview(ctx, rematch=option.strip() == "rematch")
     if verb == "confirm":
         return confirm(ctx)
     if verb == "run":

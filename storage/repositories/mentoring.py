@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import builtins
+import zlib
 from datetime import datetime
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.mentoring.model import CoffeeRound, MatchRun, Mentorship, MentorshipStatus
@@ -69,6 +70,11 @@ class SqlMentoringRepository:
             (mentee, mentor)
             for mentee, mentor in self._session.execute(select(MentorshipRow.mentee_id, MentorshipRow.mentor_id))
         }
+
+    def serialize(self, name: str) -> None:
+        if self._session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"twinbot:{name}".encode())
+            self._session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
 
     # --- matching runs -----------------------------------------------------------------------
 

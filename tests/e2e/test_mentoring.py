@@ -226,13 +226,14 @@ def test_coffee_opt_in_and_schedule(app: App) -> None:
         assert uow.mentoring.schedules() == []
 
 
-def test_coffee_pairs_do_not_repeat_within_the_last_rounds(app: App) -> None:
+def test_coffee_pairs_do_not_repeat_within_the_last_rounds(app: App, clock: Clock) -> None:
     _member(app, "coord", role=Role.COORDINATOR)
     for name in ("p1", "p2", "p3", "p4"):
         _member(app, name, coffee=True)
     chat = ConsoleSession(app.core)
     seen: set[frozenset[int]] = set()
     for _ in range(3):  # four people have exactly three rounds of new pairs
+        clock.advance(days=7)
         assert "2 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))
         with app.uow_factory() as uow:
             latest = uow.mentoring.recent_rounds("lyon", 1)[0]
@@ -240,3 +241,44 @@ def test_coffee_pairs_do_not_repeat_within_the_last_rounds(app: App) -> None:
         assert not pairs & seen, (pairs, seen)
         seen |= pairs
     assert len(seen) == 6
+
+
+def test_two_members_meet_again_rather_than_never_and_trios_share_a_language(app: App, clock: Clock) -> None:
+    _member(app, "coord", role=Role.COORDINATOR)
+    _member(app, "duo1", coffee=True)
+    _member(app, "duo2", coffee=True)
+    chat = ConsoleSession(app.core)
+    assert "1 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))
+    assert "less than an hour ago" in _texts(chat.push("coord", "/coffee round lyon"))  # a double press
+    clock.advance(days=7)
+    assert "1 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))  # a repeat beats none
+
+    from bot.mentoring.coffee import pair_up
+
+    speakers = [
+        Member("En", clock(), "lyon", ["en"], id=1),
+        Member("EnDe", clock(), "lyon", ["en", "de"], id=2),
+        Member("De", clock(), "frankfurt", ["de"], id=3),
+    ]
+    groups, left = pair_up(speakers, set(), seed=1)
+    for group in groups:  # whoever is in a group can talk with everyone in it
+        assert all(set(speakers[a - 1].languages) & set(speakers[b - 1].languages) for a in group for b in group)
+    assert len(left) == 1
+
+
+def test_a_mentee_who_ends_is_not_matched_again_unasked_and_pairs_audience_by_chapter(app: App) -> None:
+    ids = _network(app)
+    _member(app, "kai", "frankfurt", ("de", "en"), is_mentee=True, interests=["design"])
+    chat = ConsoleSession(app.core)
+    chat.push("coord", "/match run")  # Lyon's mentees only: Kai (Frankfurt) waits for Frankfurt
+    with app.uow_factory() as uow:
+        lyon_pairs = {m.id for m in Audience(chapters=("lyon",), filter="pairs").members(uow)}
+        (tom_pair,) = uow.mentoring.of_member(ids["tom"])
+    assert lyon_pairs == {ids["lea"], ids["yui"], ids["tom"], ids["max"]}
+    _press(chat, "tom", f"mn:end:{tom_pair.id}")
+    done = _texts(_press(chat, "tom", f"mn:end:{tom_pair.id}:yes"))
+    assert "Send /mentee on to be matched again" in done
+    with app.uow_factory() as uow:
+        tom = uow.members.get(ids["tom"])
+    assert tom is not None and not tom.is_mentee
+    assert "Tom" not in _texts(chat.push("coord", "/match preview"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -12,7 +12,15 @@ from adapters.bootstrap import App, bootstrap
 from bot.member_admin import import_members
 from config import load_settings
 from jobs import tasks
-from jobs.scheduler import DUE_SCAN, add_recurring, install_due_scan, make_scheduler, sync_coffee
+from jobs.scheduler import (
+    DUE_SCAN,
+    add_recurring,
+    cron_problem,
+    cron_trigger,
+    install_due_scan,
+    make_scheduler,
+    sync_coffee,
+)
 from storage import migrate
 from tests.conftest import Clock
 
@@ -147,3 +155,14 @@ async def test_coffee_schedules_set_in_chat_become_scheduler_jobs(app: App, cloc
     finally:
         scheduler.shutdown(wait=False)
         tasks.bind(None)
+
+
+def test_cron_weekday_numbers_mean_what_cron_means() -> None:
+    """APScheduler 3 counts 0 as Monday; a coordinator's "0 9 * * 1" means Monday, as in cron."""
+    start = datetime(2026, 11, 29, 12, 0, tzinfo=UTC)  # a Sunday
+    for crontab, weekday in [("0 9 * * 1", 0), ("0 9 * * 0", 6), ("0 9 * * 7", 6), ("0 9 * * 5", 4)]:
+        fire = cron_trigger(crontab, "Europe/Paris").get_next_fire_time(None, start)
+        assert fire is not None and fire.weekday() == weekday, crontab
+    assert cron_problem("0 9 31 2 *", "Europe/Paris") == "it never fires"
+    assert cron_problem("every monday", "Europe/Paris") is not None
+    assert cron_problem("0 9 * * mon", "Mars/Olympus") is not None
