@@ -112,6 +112,10 @@ def bootstrap(
         meetups=_meetup_policy(settings, network, clock()),
         check_cron=cron_problem,
         mentoring_partner_city=settings.network.mentor_partner_city_required,
+        retention_months=settings.network.retention_months,
+        flood_limit=settings.network.flood_limit,
+        flood_seconds=settings.network.flood_seconds,
+        announcements_per_day=settings.network.announcements_per_day,
     )
     return App(
         settings=settings,

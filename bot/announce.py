@@ -3,7 +3,7 @@ preview it, and send it now or at a set time. Also: status, cancel, list."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
@@ -213,6 +213,9 @@ def _preview_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     audience = _audience(state)
     if ctx.member is None or not _may_send(ctx, audience):  # roles may have changed meanwhile
         return finish(Text(ctx._("You cannot announce to that audience.")))
+    refusal = over_daily_limit(ctx)
+    if refusal is not None:
+        return finish(refusal)
     send_at = state.data.get("send_at")
     now = ctx.now()
     announcement = ctx.uow.announcements.add(
@@ -246,6 +249,23 @@ def _preview_button(ctx: Context, state: DialogState, value: str) -> Outcome:
                 id=announcement.id,
                 count=result.queued,
             )
+        )
+    )
+
+
+def over_daily_limit(ctx: Context) -> Text | None:
+    """The refusal when this coordinator has sent (or scheduled) the most allowed within 24 h."""
+    if ctx.member is None or ctx.member.id is None:
+        return None
+    limit = ctx.services.announcements_per_day
+    since = ctx.now() - timedelta(hours=24)
+    made = [a for a in ctx.uow.announcements.recent(ctx.member.id, limit + 1) if a.created_at >= since]
+    if len(made) < limit:
+        return None
+    return Text(
+        ctx._(
+            "You have made {count} announcements in the last 24 hours, the most allowed. Please try again later.",
+            count=len(made),
         )
     )
 
@@ -284,7 +304,8 @@ def command(ctx: Context, args: str) -> list[Reply]:
         return [Text(ctx._("This command is for coordinators."))]
     verb, _, rest = args.strip().partition(" ")
     if not verb:
-        return ctx.dialogs.start(ctx, DIALOG)
+        refusal = over_daily_limit(ctx)
+        return [refusal] if refusal is not None else ctx.dialogs.start(ctx, DIALOG)
     if verb == "list":
         return _list(ctx)
     if verb in ("status", "cancel"):

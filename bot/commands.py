@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot import announce, coordination, language_menu, linking, onboarding, profile
+from bot import announce, audit_view, coordination, language_menu, linking, onboarding, privacy, profile
 from bot.context import Context
 from bot.i18n import N_
 from bot.meetups import commands as meetups
@@ -231,6 +231,32 @@ COMMANDS: tuple[Command, ...] = (
             ),
         ),
         link_verbs=frozenset({"preview", "status"}),
+    ),
+    Command(
+        "audit",
+        N_("the log of coordinator actions (admins); /audit export"),
+        audit_view.command,
+        needs_member=True,
+        role=Role.ADMIN,
+        private_only=True,
+        params=(Param("action", N_("what to do"), kind="choice", choices=("export",)),),
+        link_verbs=frozenset(),
+    ),
+    Command(
+        "mydata",
+        N_("get a copy of everything stored about you"),
+        privacy.mydata,
+        needs_member=True,
+        private_only=True,
+        link_verbs=frozenset(),
+    ),
+    Command(
+        "forget",
+        N_("erase everything stored about you"),
+        privacy.forget_command,
+        needs_member=True,
+        private_only=True,
+        link_verbs=frozenset(),
     ),
 )
 

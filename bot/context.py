@@ -29,8 +29,15 @@ class Services:
     link_code_minutes: int = 10
     survey_min_group: int = 5
     meetups: MeetupPolicy = field(default_factory=MeetupPolicy)
+    #: At most this many events per user within ``flood_seconds`` (0: no limit).
+    flood_limit: int = 0
+    flood_seconds: float = 30.0
+    #: Announcements a coordinator may send within 24 hours.
+    announcements_per_day: int = 20
     #: Network rule: a mentor must live in a partner city of the mentee's chapter.
     mentoring_partner_city: bool = False
+    #: Members not seen for this many months are erased by the due scan (0: never).
+    retention_months: int = 0
     #: Why a cron schedule (and time zone) will not do, or None; the scheduler's own rules,
     #: passed in by bootstrap() so the core needs no scheduler.
     check_cron: Callable[[str, str], str | None] = field(default=lambda cron, zone: None)

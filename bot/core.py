@@ -5,12 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from bot import announce, language_menu, onboarding, profile
+from bot import announce, language_menu, onboarding, privacy, profile
 from bot.commands import BY_NAME, COMMANDS, Command, allowed
 from bot.context import Context, Services
 from bot.dialogs.engine import DialogEngine, parse_action
 from bot.dialogs.state import DialogState
 from bot.events import AnyEvent, ButtonPressed, CommandReceived, TextReceived
+from bot.flood import FloodGate, Verdict
+from bot.i18n import N_
 from bot.meetups import cards as meetup_cards
 from bot.meetups import create as meetup_create
 from bot.meetups import manage as meetup_manage
@@ -27,6 +29,8 @@ log = logging.getLogger(__name__)
 
 ButtonHandler = Callable[[Context, str], list[Reply]]
 
+FLOOD = N_("You are sending a lot very quickly. Please wait a few seconds, then try again.")
+
 
 def _profile_button(ctx: Context, value: str) -> list[Reply]:
     replies = profile.edit_field(ctx, value)
@@ -42,6 +46,7 @@ class Core:
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.flood = FloodGate(services.flood_limit, services.flood_seconds)
         self.dialogs = DialogEngine(
             [
                 onboarding.ONBOARDING,
@@ -52,6 +57,7 @@ class Core:
                 meetup_create.CREATE,
                 meetup_manage.EDIT,
                 followups.NOTE,
+                privacy.FORGET,
             ]
         )
         self.buttons: dict[str, ButtonHandler] = {
@@ -62,14 +68,25 @@ class Core:
             meetup_cards.ACTION_PREFIX: rsvp.on_action,
             followups.ACTION_PREFIX: followups.on_button,
             coffee.ACTION_PREFIX: coffee.on_button,
+            privacy.ACTION_PREFIX: privacy.on_button,
         }
 
     def handle(self, event: AnyEvent) -> list[Reply]:
         """Handle one event; never raises: a failure rolls back and says sorry."""
+        verdict = self.flood.check((event.chat.platform, event.user_id), self.services.clock())
+        if verdict is Verdict.DROP:
+            return []
+        if verdict is Verdict.WARN:
+            try:
+                return [Text(self.translate_for(event, FLOOD))]
+            except Exception:
+                return [Text(FLOOD)]
         lang = self.services.network.default_language
         try:
             with self.services.uow_factory() as uow:
                 member = uow.members.by_identity(event.chat.platform, event.user_id)
+                if member is not None and member.id is not None:
+                    uow.members.touch(member.id, self.services.clock())  # "last seen", for retention
                 state = uow.dialogs.get(event.chat)
                 lang = self._language(uow, event, member, state)
                 ctx = Context(
@@ -152,6 +169,8 @@ class Core:
         if command.needs_member and ctx.member is None:
             return [Text(ctx._("You are not a member yet. Send /start to join."))]
         if not allowed(ctx, command):
+            if command.role is Role.ADMIN:
+                return [Text(ctx._("This command is for admins."))]
             return [Text(ctx._("This command is for coordinators."))]
         if command.private_only and not ctx.chat.private:
             return continue_in_private(ctx, start_payload(name, event.args))

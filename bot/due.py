@@ -3,7 +3,7 @@
 Scheduled announcements are published; surveys open, remind and close; meetups remind and
 send their follow-up surveys; due reminders are
 queued in small chunks, each its own transaction, so a large batch never holds the database
-(or the event loop) for long.
+(or the event loop) for long. Members not seen for the network's retention period are erased.
 Dedupe keys and status changes make a rerun, or two overlapping runs, queue nothing twice.
 """
 
@@ -19,6 +19,7 @@ from bot.meetups.due import MeetupDue, run_due_meetups
 from bot.mentoring.coffee import follow_up as coffee_follow_up
 from bot.mentoring.followups import FollowUps, run_due_followups
 from bot.ports import UnitOfWork
+from bot.privacy import run_retention
 from bot.surveys.dispatch import SurveyDue, run_due_surveys
 
 REMINDER_CHUNK = 200
@@ -32,6 +33,7 @@ class DueReport:
     meetups: MeetupDue = field(default_factory=MeetupDue)
     mentoring: FollowUps = field(default_factory=FollowUps)
     coffee_followups: int = 0
+    forgotten: int = 0  # members erased by the retention rule
 
 
 def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
@@ -72,6 +74,7 @@ def run_due(services: Services, now: datetime) -> DueReport:
     with services.uow_factory() as uow:
         coffee = coffee_follow_up(uow, services.network, services.catalogs, now)
         uow.commit()
+    forgotten = run_retention(services, now)
     return DueReport(
         announcements=published,
         reminders=reminders,
@@ -79,4 +82,5 @@ def run_due(services: Services, now: datetime) -> DueReport:
         meetups=meetups,
         mentoring=mentoring,
         coffee_followups=coffee,
+        forgotten=forgotten,
     )

@@ -67,6 +67,11 @@ class MemberRepository(Protocol):
         """Take back a role granted from ``source``; False if there was none."""
         ...
 
+    def touch(self, member_id: int, at: datetime) -> None:
+        """Note that the member was seen at ``at`` (``updated_at`` is their "last seen"); cheap
+        when called on every event: written at most about once a day."""
+        ...
+
 
 class DialogRepository(Protocol):
     """The state of the multi-step dialog running in each chat."""
@@ -141,10 +146,24 @@ class ReminderRepository(Protocol):
     def mark_sent(self, ids: builtins.list[int]) -> None: ...
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: datetime
+    actor_id: int | None
+    action: str
+    details: JSONDict
+    audience_size: int | None
+
+
 class AuditLog(Protocol):
     def record(
         self, actor_id: int | None, action: str, details: JSONDict, audience_size: int | None, at: datetime
     ) -> None: ...
+
+    def recent(self, limit: int, before_id: int | None = None) -> builtins.list[AuditEntry]:
+        """The latest entries, newest first (older than ``before_id`` when given)."""
+        ...
 
 
 class SurveyRepository(Protocol):
@@ -315,6 +334,33 @@ class MentoringRepository(Protocol):
         ...
 
 
+class PrivacyRepository(Protocol):
+    """What a member may see of, and have erased from, everything stored about them."""
+
+    def export(self, member_id: int, chats: builtins.list[ChatRef]) -> JSONDict:
+        """Everything stored about the member, JSON-ready (times as ISO strings): their profile,
+        identities, roles, the dialogs of ``chats`` and of their private chats, answers,
+        mentorships, coffee rounds, named survey answers, deliveries to them, link codes
+        (without the hash) and their audit entries. Of other members: display names only."""
+        ...
+
+    def forget(self, member_id: int, chats: builtins.list[ChatRef]) -> None:
+        """Erase the member: their row, identities, roles, link codes, the dialogs of ``chats``
+        and of their private chats, what was queued for them and not sent; what statistics
+        need stays, with nothing that leads back to them (see storage/repositories/privacy.py).
+        Mentorships are deleted: end them (and tell the other side) first."""
+        ...
+
+    def inactive(self, before: datetime, limit: int) -> builtins.list[int]:
+        """Ids of members last seen (``updated_at``) before ``before``, oldest first."""
+        ...
+
+    def last_seen(self, member_id: int, *, lock: bool = False) -> datetime | None:
+        """When the member was last seen; ``lock`` holds their row to the end of the
+        transaction (PostgreSQL). None if there is no such member."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories inside, commit or roll back at the end."""
 
@@ -347,6 +393,9 @@ class UnitOfWork(Protocol):
 
     @property
     def mentoring(self) -> MentoringRepository: ...
+
+    @property
+    def privacy(self) -> PrivacyRepository: ...
 
     def __enter__(self) -> Self: ...
 

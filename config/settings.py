@@ -65,8 +65,15 @@ class NetworkSettings(BaseModel):
     #: Meetup reminders to those going, this many hours before the start.
     meetup_reminder_hours: list[float] = Field(default_factory=lambda: [24.0, 1.0], max_length=5)
     meetup_remind_maybe: bool = False
+    #: Abuse limits: events per user within a window, and announcements per coordinator a day.
+    flood_limit: int = Field(default=30, ge=0, le=10_000)
+    flood_seconds: float = Field(default=30.0, gt=0, le=3600)
+    announcements_per_day: int = Field(default=20, ge=1, le=10_000)
     #: Mentor matching: a mentor must live in a partner city of the mentee's chapter.
     mentor_partner_city_required: bool = False
+    #: Erase members not seen (no message, no button, no profile change) for this many
+    #: months, as /forget would; 0 keeps everyone until they ask.
+    retention_months: int = Field(default=0, ge=0, le=1200)
     #: The follow-up survey sent to those who checked in (a survey file; relative paths are
     #: in config/), or "" for none.
     meetup_followup: str = "surveys/meetup_followup.toml"

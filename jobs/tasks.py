@@ -67,6 +67,9 @@ async def due_scan() -> DueReport:
             meetups.followups,
         )
         runtime.wake_relays()
+    if report.forgotten:
+        months = runtime.services.retention_months
+        log.info("retention: %s members not seen for %s months were erased", report.forgotten, months)
     if runtime.sync_schedules is not None:
         runtime.sync_schedules(await asyncio.to_thread(_schedules, runtime.services))
     return report

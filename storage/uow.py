@@ -21,6 +21,7 @@ from storage.repositories.delivery import (
 )
 from storage.repositories.meetups import SqlMeetupRepository
 from storage.repositories.mentoring import SqlMentoringRepository
+from storage.repositories.privacy import SqlPrivacyRepository
 from storage.repositories.surveys import SqlSurveyRepository
 
 
@@ -40,6 +41,7 @@ class SqlUnitOfWork:
     surveys: SqlSurveyRepository
     meetups: SqlMeetupRepository
     mentoring: SqlMentoringRepository
+    privacy: SqlPrivacyRepository
 
     def __init__(
         self,
@@ -74,6 +76,7 @@ class SqlUnitOfWork:
         self.surveys = SqlSurveyRepository(session)
         self.meetups = SqlMeetupRepository(session)
         self.mentoring = SqlMentoringRepository(session)
+        self.privacy = SqlPrivacyRepository(session)
         return self
 
     def __exit__(
@@ -87,7 +90,7 @@ class SqlUnitOfWork:
             return
         # Repositories kept from a closed unit of work must not quietly open a new transaction.
         del self.members, self.dialogs, self.link_codes, self.outbox, self.announcements, self.reminders, self.audit
-        del self.surveys, self.meetups, self.mentoring
+        del self.surveys, self.meetups, self.mentoring, self.privacy
         try:
             session.rollback()
         finally:

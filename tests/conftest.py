@@ -33,6 +33,8 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
         if key.startswith("TWINBOT_") and key != "TWINBOT_TEST_DATABASE_URL":
             monkeypatch.delenv(key)
     monkeypatch.setattr(config.settings, "LOCAL_FILE", tmp_path_factory.getbasetemp() / "no-local.toml")
+    # Tests push events far faster than people do; the flood limit has tests of its own.
+    monkeypatch.setenv("TWINBOT_NETWORK__FLOOD_LIMIT", "0")
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from bot.announcements import Announcement, AnnouncementStatus
 from bot.audience import Audience
 from bot.delivery import OutboxItem, Status
 from bot.payload import to_json
-from bot.ports import DueReminder
+from bot.ports import AuditEntry, DueReminder
 from storage.models import AnnouncementRow, AuditRow, OutboxRow, ReminderRow
 
 
@@ -191,3 +191,12 @@ class SqlAuditLog:
             AuditRow(at=at, actor_id=actor_id, action=action, details=details, audience_size=audience_size)
         )
         self._session.flush()
+
+    def recent(self, limit: int, before_id: int | None = None) -> builtins.list[AuditEntry]:
+        query = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+        if before_id is not None:
+            query = query.where(AuditRow.id < before_id)
+        return [
+            AuditEntry(row.id, row.at, row.actor_id, row.action, dict(row.details), row.audience_size)
+            for row in self._session.scalars(query)
+        ]

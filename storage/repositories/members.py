@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,17 +65,32 @@ _ROLES = (
     .where(_roles.c.member_id == bindparam("member_id"))
     .order_by(_roles.c.id)
 )
+#: "Last seen" is written when it is older than this (or, after a clock change, in the future).
+TOUCH_EVERY = timedelta(hours=12)
+_TOUCH = (
+    update(_members)
+    .where(
+        _members.c.id == bindparam("member_id"),
+        or_(_members.c.updated_at < bindparam("v_stale"), _members.c.updated_at > bindparam("v_at")),
+    )
+    .values(updated_at=bindparam("v_at"))
+)
 
 
 class SqlMemberRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._seen: dict[int, datetime] = {}  # member id -> updated_at as last read
 
     # -- members -------------------------------------------------------------------------
 
     def get(self, member_id: int) -> Member | None:
         row = self._session.connection().execute(_BY_ID, {"member_id": member_id}).first()
-        return None if row is None else _to_member(row)
+        return None if row is None else self._read(row)
+
+    def _read(self, row: Any) -> Member:
+        self._seen[row.id] = row.updated_at
+        return _to_member(row)
 
     def get_many(self, member_ids: builtins.list[int]) -> dict[int, Member]:
         found: dict[int, Member] = {}
@@ -85,7 +101,15 @@ class SqlMemberRepository:
 
     def by_identity(self, platform: str, user_id: str) -> Member | None:
         row = self._session.connection().execute(_BY_IDENTITY, {"b_platform": platform, "b_user_id": user_id}).first()
-        return None if row is None else _to_member(row)
+        return None if row is None else self._read(row)
+
+    def touch(self, member_id: int, at: datetime) -> None:
+        # The row was read for this event already: most events write nothing here.
+        seen = self._seen.get(member_id)
+        if seen is not None and at - TOUCH_EVERY <= seen <= at:
+            return
+        self._session.connection().execute(_TOUCH, {"member_id": member_id, "v_at": at, "v_stale": at - TOUCH_EVERY})
+        self._seen[member_id] = at
 
     def add(self, member: Member) -> Member:
         if member.id is not None:

@@ -171,9 +171,25 @@ class SqlSurveyRepository:
                 .group_by(SurveyResponseRow.chapter)
             )
         }
+        # A forgotten member's invitation is deleted with them, but their response stays
+        # (without them). In a named survey such a response has no member: it counts as
+        # invited again. In an anonymous one nothing tells; nobody started uninvited, though.
+        if self._session.scalar(select(SurveyRow.anonymous).where(SurveyRow.id == survey_id)) is False:
+            for chapter, n in self._session.execute(
+                select(SurveyResponseRow.chapter, func.count())
+                .where(SurveyResponseRow.survey_id == survey_id, SurveyResponseRow.member_id.is_(None))
+                .group_by(SurveyResponseRow.chapter)
+            ):
+                invited[chapter] = invited.get(chapter, 0) + int(n)
         chapters = sorted(set(invited) | set(started), key=lambda c: c or "")
         return [
-            Turnout(c, int(invited.get(c, 0)), started.get(c, (0, 0))[0], started.get(c, (0, 0))[1]) for c in chapters
+            Turnout(
+                c,
+                max(int(invited.get(c, 0)), started.get(c, (0, 0))[0]),
+                started.get(c, (0, 0))[0],
+                started.get(c, (0, 0))[1],
+            )
+            for c in chapters
         ]
 
     def tallies(self, survey_id: int) -> builtins.list[Tally]:

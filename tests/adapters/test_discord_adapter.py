@@ -745,7 +745,7 @@ async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env
     commands = {command["name"]: command for command in synced.json}
     assert list(commands) == [
         "start", "profile", "language", "link", "help", "cancel", "members", "announce", "surveys", "survey",
-        "meetups", "meetup", "checkin", "mentor", "mentee", "mentorship", "coffee", "match",
+        "meetups", "meetup", "checkin", "mentor", "mentee", "mentorship", "coffee", "match", "audit",
     ]
 
     action, ident = commands["announce"]["options"]

@@ -61,6 +61,9 @@ class FakeMembers:
         assert member.id is not None
         self.db.members[member.id] = member
 
+    def touch(self, member_id: int, at: datetime) -> None:
+        pass  # "last seen" matters to the retention rule, tested on real databases
+
     def list(self, chapter: str | None = None) -> list[Member]:
         return [m for _, m in sorted(self.db.members.items()) if chapter is None or m.home_chapter == chapter]
 
@@ -230,6 +233,9 @@ class FakeAudit:
         self, actor_id: int | None, action: str, details: dict[str, Any], audience_size: int | None, at: datetime
     ) -> None:
         self.db.audit.append((actor_id, action, details, audience_size, at))
+
+    def recent(self, limit: int, before_id: int | None = None) -> list[Any]:
+        raise NotImplementedError("the audit view is tested on real databases")
 
 
 class FakeSurveys:
