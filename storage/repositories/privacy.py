@@ -16,9 +16,12 @@ CASCADE / SET NULL would do part of it, but every step is explicit here):
   so that a mentorship that reuses the id (SQLite reuses the highest) is never taken as sent.
 - survey_responses: kept, with no member and a random token (a named survey's token is
   ``m<id>``; an open anonymous survey's could be recomputed from the id and the salt). The
-  answers hang off the response, so every count, mean and chapter figure stays as it was.
-  survey_invites: deleted; turnout adds a named survey's member-less responses to its
-  invited count (see SqlSurveyRepository.turnout), so nobody "completed without invitation".
+  answers hang off the response, so every count, mean and chapter figure stays as it was;
+  their name (and its parts) is replaced in their own free-text answers.
+  survey_invites: deleted. A named survey's turnout counts its member-less responses as
+  invited (see SqlSurveyRepository.turnout), so its figures stay exact; an anonymous survey
+  cannot tell (marking the response would single it out): its invited count loses them,
+  but never drops below the number who started.
 - meetup_attendance: deleted (the core frees their seats at upcoming meetups first, so the
   waitlist moves up). A past meetup's counts lose them: an anonymous count would need a
   counter column per meetup, which no statistic uses yet.
@@ -204,7 +207,7 @@ class SqlPrivacyRepository:
                 .join(MeetupRow, MeetupRow.id == AttendanceRow.meetup_id)
                 .where(AttendanceRow.member_id == member_id)
                 .order_by(MeetupRow.starts_at)
-            ).tuples()
+            )
         ]
         document["mentorships"] = self._export_mentorships(member_id)
         document["coffee_rounds"] = self._export_coffee(member_id)
@@ -336,7 +339,7 @@ class SqlPrivacyRepository:
             .join(SurveyRow, SurveyRow.id == SurveyResponseRow.survey_id)
             .where(SurveyResponseRow.member_id == member_id, SurveyRow.anonymous.is_(False))
             .order_by(SurveyResponseRow.survey_id)
-        ).tuples()
+        )
         for response, survey_row in responses:
             survey = _survey(survey_row)
             answers: dict[int, dict[str, Any]] = {}
@@ -424,7 +427,9 @@ class SqlPrivacyRepository:
             s.execute(delete(_t(DialogStateRow)).where(d.platform == platform, d.chat_id == chat_id))
 
         self._forget_deliveries(member_id, identities, redactor)
-        self._forget_survey_responses(member_id)
+        # In their own free-text answers, which stay, even a part of their name goes.
+        parts = [part for part in name.split() if len(part) >= 3]
+        self._forget_survey_responses(member_id, _Redactor([*redactor.words, *parts]))
 
         mentorships = list(
             s.scalars(
@@ -509,16 +514,11 @@ class SqlPrivacyRepository:
                 values["status"] = Status.CANCELLED.value
             s.execute(update(table).where(o.id == row_id).values(**values))
 
-    def _forget_survey_responses(self, member_id: int) -> None:
+    def _forget_survey_responses(self, member_id: int, redactor: _Redactor) -> None:
         """Responses stay (the results count them) but can no longer be traced to them."""
         s = self._session
         r = _t(SurveyResponseRow).c
-        for response_id in list(s.scalars(select(r.id).where(r.member_id == member_id))):
-            s.execute(
-                update(_t(SurveyResponseRow))
-                .where(r.id == response_id)
-                .values(member_id=None, token=secrets.token_hex(16))
-            )
+        responses = list(s.scalars(select(r.id).where(r.member_id == member_id)))
         # An open anonymous survey's token is a hash of its salt and the member id: replaced too.
         open_anonymous = s.scalars(
             select(SurveyRow)
@@ -527,11 +527,22 @@ class SqlPrivacyRepository:
         ).all()
         for survey_row in open_anonymous:
             token = _survey(survey_row).token(member_id)
+            responses += s.scalars(select(r.id).where(r.survey_id == survey_row.id, r.token == token)).all()
+        for response_id in responses:
             s.execute(
                 update(_t(SurveyResponseRow))
-                .where(r.survey_id == survey_row.id, r.token == token)
-                .values(token=secrets.token_hex(16))
+                .where(r.id == response_id)
+                .values(member_id=None, token=secrets.token_hex(16))
             )
+        a = _t(SurveyAnswerRow).c
+        if not responses:
+            return
+        for answer_id, text in s.execute(
+            select(a.id, a.text).where(a.response_id.in_(responses), a.text.is_not(None))
+        ).all():
+            cleaned = redactor.redact(text)
+            if cleaned != text:
+                s.execute(update(_t(SurveyAnswerRow)).where(a.id == answer_id).values(text=cleaned))
 
     def _forget_match_runs(self, member_id: int) -> None:
         s = self._session

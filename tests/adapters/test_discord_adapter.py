@@ -746,6 +746,7 @@ async def test_slash_commands_have_typed_and_translated_options(simcord_env: Env
     assert list(commands) == [
         "start", "profile", "language", "link", "help", "cancel", "members", "announce", "surveys", "survey",
         "meetups", "meetup", "checkin", "mentor", "mentee", "mentorship", "coffee", "match", "audit",
+        "mydata", "forget",
     ]
 
     action, ident = commands["announce"]["options"]

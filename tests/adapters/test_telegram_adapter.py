@@ -318,7 +318,7 @@ async def test_command_menus_per_language_and_for_coordinators(
     assert by_language["fr"] != by_language["en"]  # translated descriptions
     names = [c["command"] for c in by_language["en"]]
     members_menu = ["start", "profile", "language", "link", "help", "cancel", "surveys", "meetups", "meetup", "checkin"]
-    members_menu += ["mentor", "mentee", "mentorship", "coffee"]
+    members_menu += ["mentor", "mentee", "mentorship", "coffee", "mydata", "forget"]
     assert names == members_menu
 
     # The coordinator's own chat gets the menu with the coordinators' commands; nobody else's chat is touched.
