@@ -94,15 +94,24 @@ def checkin(ctx: Context, args: str) -> list[Reply]:
     if now > found.ends_at + CHECKIN_MARGIN:
         return [Text(ctx._("Check-in for {title} has closed.", title=found.title))]
     assert found.id is not None
+    if not (may_answer(ctx, found) or runs(ctx, found)):
+        return [Text(ctx._("That check-in code is not valid."))]
     current = ctx.uow.meetups.attendance(found.id, ctx.member.id)
     if current is not None and current.checked_in:
         return [Text(ctx._("You are checked in already. Enjoy {title}!", title=found.title))]
-    attendance = current or Attendance(
-        meetup_id=found.id,
-        member_id=ctx.member.id,
-        status=Rsvp.GOING,  # came without answering: counted as there, whatever the seats
-        position=ctx.uow.meetups.next_position(found.id),
-    )
+    if current is None:
+        # Came without answering: there, and counted as going if a seat is free; otherwise
+        # present all the same ("maybe"), so seats and the waitlist stay as they were.
+        free = found.capacity is None or (
+            not ctx.uow.meetups.waitlist(found.id) and ctx.uow.meetups.seats_taken(found.id) < found.capacity
+        )
+        current = Attendance(
+            meetup_id=found.id,
+            member_id=ctx.member.id,
+            status=Rsvp.GOING if free else Rsvp.MAYBE,
+            position=ctx.uow.meetups.next_position(found.id),
+        )
+    attendance = current
     attendance.checked_in = True
     ctx.uow.meetups.put(attendance)
     return [Text(ctx._("Checked in. Enjoy {title}!", title=found.title))]
