@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 
 from bot import announce, language_menu, onboarding, privacy, profile
+from bot.clean_text import clean_event
 from bot.commands import BY_NAME, COMMANDS, Command, allowed
 from bot.context import Context, Services
 from bot.dialogs.engine import DialogEngine, parse_action
@@ -73,6 +74,7 @@ class Core:
 
     def handle(self, event: AnyEvent) -> list[Reply]:
         """Handle one event; never raises: a failure rolls back and says sorry."""
+        event = clean_event(event)
         verdict = self.flood.check((event.chat.platform, event.user_id), self.services.clock())
         if verdict is Verdict.DROP:
             return []
