@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import unicodedata
+from typing import Any
 
 from bot.events import AnyEvent, CommandReceived, TextReceived
 
@@ -21,7 +22,7 @@ def clean(text: str) -> str:
 
 
 def clean_event(event: AnyEvent) -> AnyEvent:
-    changes: dict[str, str] = {}
+    changes: dict[str, Any] = {}
     if event.display_name != (name := clean(event.display_name)):
         changes["display_name"] = name
     if isinstance(event, TextReceived) and event.text != (body := clean(event.text)):
