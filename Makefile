@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(PY) bench/reminders.py
 	$(PY) bench/survey_report.py
 	$(PY) bench/rsvp.py
+	$(PY) bench/matching.py
 
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)
