@@ -58,14 +58,21 @@ def add_recurring(
 
 
 COFFEE_JOB = "coffee:"
+MATCH_JOB = "match:"
 
 
 def sync_coffee(scheduler: AsyncIOScheduler, schedules: list[tuple[str, str, str]]) -> None:
-    """Make the coffee-round jobs match the schedules coordinators set: (scope, cron, zone).
+    """Make the coffee-round and matching jobs match the schedules coordinators set:
+    (scope, cron, zone), a matching run's scope being "match:<chapter or *>".
     A schedule that no longer parses is skipped (it was checked when it was set)."""
-    wanted = {f"{COFFEE_JOB}{scope}": (cron, zone, scope) for scope, cron, zone in schedules}
+    wanted: dict[str, tuple[str, str, str]] = {}
+    for scope, cron, zone in schedules:
+        if scope.startswith(MATCH_JOB):  # a matching run: "match:lyon"
+            wanted[scope] = (cron, zone, scope.removeprefix(MATCH_JOB))
+        else:
+            wanted[f"{COFFEE_JOB}{scope}"] = (cron, zone, scope)
     for job in scheduler.get_jobs():
-        if job.id.startswith(COFFEE_JOB) and job.id not in wanted:
+        if job.id.startswith((COFFEE_JOB, MATCH_JOB)) and job.id not in wanted:
             job.remove()
     for job_id, (cron, zone, scope) in wanted.items():
         try:
@@ -75,9 +82,8 @@ def sync_coffee(scheduler: AsyncIOScheduler, schedules: list[tuple[str, str, str
         existing = scheduler.get_job(job_id)
         if existing is not None and repr(existing.trigger) == repr(trigger):
             continue  # unchanged: its next run stays as it was
-        scheduler.add_job(
-            "jobs.tasks:coffee_round", trigger=trigger, id=job_id, kwargs={"scope": scope}, replace_existing=True
-        )
+        func = "jobs.tasks:match_round" if job_id.startswith(MATCH_JOB) else "jobs.tasks:coffee_round"
+        scheduler.add_job(func, trigger=trigger, id=job_id, kwargs={"scope": scope}, replace_existing=True)
 
 
 _WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")

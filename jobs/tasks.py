@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from bot.context import Services
 from bot.due import DueReport, run_due
 from bot.mentoring.coffee import scheduled_round
+from bot.mentoring.matchmaking import scheduled_match
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +79,16 @@ async def due_scan() -> DueReport:
 def _schedules(services: Services) -> list[tuple[str, str, str]]:
     with services.uow_factory() as uow:
         return uow.mentoring.schedules()
+
+
+async def match_round(scope: str) -> int:
+    """A coordinator's scheduled matching run for the mentees of ``scope`` (a chapter, or "*")."""
+    runtime = _current()
+    created = await asyncio.to_thread(scheduled_match, runtime.services, scope, runtime.services.clock())
+    log.info("matching run in %s: %s mentorships", scope, created)
+    if created:
+        runtime.wake_relays()
+    return created
 
 
 async def coffee_round(scope: str) -> int:

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.context import Context
-from bot.i18n import N_
+from bot.context import Context, Services
+from bot.i18n import N_, Catalogs
 from bot.ids import parse_id
 from bot.members import Member, Role
 from bot.mentoring.intros import introduce, reason_text
@@ -218,10 +218,80 @@ def status(ctx: Context) -> list[Reply]:
     return [Text("\n".join(lines))]
 
 
+def auto_match(
+    uow: UnitOfWork, network: Network, catalogs: Catalogs, chapters: set[str] | None, now: datetime, partner_rule: bool
+) -> int:
+    """Match and introduce at once, without a preview (a scheduled run); returns pairs made."""
+    uow.mentoring.serialize("matching")
+    mentees, mentors = candidates(uow, network, now, chapters)
+    result = match(mentees, mentors, uow.mentoring.pairs_ever(), Weights(), Rules(partner_city_required=partner_rule))
+    for p in result.proposals:
+        mentorship = uow.mentoring.add(
+            Mentorship(
+                mentor_id=p.mentor_id,
+                mentee_id=p.mentee_id,
+                created_at=now,
+                score=round(p.score, 3),
+                reasons=[(r.code, r.detail) for r in p.reasons],
+            )
+        )
+        introduce(uow, network, catalogs, mentorship, now)
+    details = {"chapters": sorted(chapters) if chapters is not None else "*", "created": len(result.proposals)}
+    uow.audit.record(None, "match.scheduled", details, len(result.proposals), now)
+    return len(result.proposals)
+
+
+def scheduled_match(services: Services, scope: str, now: datetime) -> int:
+    """What the scheduler's matching job for ``scope`` (a chapter, or "*") runs."""
+    chapters = None if scope == "*" else {scope}
+    with services.uow_factory() as uow:
+        created = auto_match(uow, services.network, services.catalogs, chapters, now, services.mentoring_partner_city)
+        uow.commit()
+    return created
+
+
+def _schedule(ctx: Context, rest: str) -> list[Reply]:
+    """``/match schedule CHAPTER CRON`` (or ``off``): matching runs on their own."""
+    word, _, spec = rest.strip().partition(" ")
+    scope = "*" if word.lower() == "all" else word.lower()
+    chapter = ctx.network.chapter(scope)
+    allowed = (
+        ctx.has_role(Role.ADMIN) if scope == "*" else chapter is not None and ctx.has_role(Role.COORDINATOR, scope)
+    )
+    if not allowed:
+        return [Text(ctx._("This command is for coordinators."))]
+    key = f"match:{scope}"
+    actor = ctx.member.id if ctx.member else None
+    if spec.strip().lower() == "off":
+        ctx.uow.mentoring.clear_schedule(key)
+        ctx.uow.audit.record(actor, "match.unschedule", {"scope": scope}, None, ctx.now())
+        return [Text(ctx._("Matching runs are no longer scheduled."))]
+    zone = chapter.time_zone if chapter else "UTC"
+    spec = spec.strip()
+    if not spec or len(spec) > 100 or ctx.services.check_cron(spec, zone) is not None:
+        hint = ctx._(
+            "That schedule does not work. Write it like {example} (minute hour day month weekday).", example="0 9 1 * *"
+        )
+        return [Text(hint)]
+    ctx.uow.mentoring.set_schedule(key, spec, zone)
+    ctx.uow.audit.record(actor, "match.schedule", {"scope": scope, "cron": spec, "time_zone": zone}, None, ctx.now())
+    return [
+        Text(
+            ctx._(
+                "Matching now runs on its own at “{cron}” ({zone}); new pairs are introduced at once.",
+                cron=spec,
+                zone=zone,
+            )
+        )
+    ]
+
+
 def command(ctx: Context, args: str) -> list[Reply]:
-    """``/match preview [rematch]``, ``/match confirm``, ``/match run``, ``/match status``;
-    with ``rematch`` former pairs may be proposed again."""
+    """``/match preview [rematch]``, ``/match confirm``, ``/match run``, ``/match status``,
+    ``/match schedule CHAPTER CRON|off``; with ``rematch`` former pairs may be proposed again."""
     verb, _, option = args.strip().lower().partition(" ")
+    if verb == "schedule":
+        return _schedule(ctx, args.strip()[len("schedule") :])
     if verb == "preview":
         return preview(ctx, rematch=option.strip() == "rematch")
     if verb == "confirm":
@@ -230,4 +300,5 @@ def command(ctx: Context, args: str) -> list[Reply]:
         return preview(ctx) + confirm(ctx)
     if verb in ("", "status"):
         return status(ctx)
-    return [Text(ctx._("Use {usage}.", usage="/match preview, /match confirm, /match run, /match status"))]
+    usage = "/match preview, /match confirm, /match run, /match status, /match schedule CHAPTER 0 9 1 * *"
+    return [Text(ctx._("Use {usage}.", usage=usage))]

@@ -70,7 +70,13 @@ def _network(app: App) -> dict[str, int]:
         "tom": _member(app, "tom", languages=("fr",), is_mentee=True, interests=["law"], learning=["de"]),
         "ana": _member(app, "ana", languages=("es",), is_mentee=True),
         "max": _member(
-            app, "max", "frankfurt", ("de", "fr"), is_mentor=True, expertise=["law"], mentor_capacity=1,
+            app,
+            "max",
+            "frankfurt",
+            ("de", "fr"),
+            is_mentor=True,
+            expertise=["law"],
+            mentor_capacity=1,
             learning=["fr"],
         ),
         "yui": _member(app, "yui", "yokohama", ("ja", "en"), is_mentor=True, expertise=["design"], mentor_capacity=2),
@@ -181,7 +187,11 @@ def test_coffee_rounds_pair_across_chapters_with_a_trio_and_no_repeats(app: App,
     people = {
         name: _member(app, name, chapter, ("en",), coffee=True)
         for name, chapter in [
-            ("a1", "lyon"), ("a2", "lyon"), ("b1", "frankfurt"), ("b2", "frankfurt"), ("c1", "yokohama")
+            ("a1", "lyon"),
+            ("a2", "lyon"),
+            ("b1", "frankfurt"),
+            ("b2", "frankfurt"),
+            ("c1", "yokohama"),
         ]
     }
     _member(app, "solo", "lyon", ("es",), coffee=True)  # nobody shares a language with them
@@ -282,3 +292,25 @@ def test_a_mentee_who_ends_is_not_matched_again_unasked_and_pairs_audience_by_ch
         tom = uow.members.get(ids["tom"])
     assert tom is not None and not tom.is_mentee
     assert "Tom" not in _texts(chat.push("coord", "/match preview"))
+
+
+def test_matching_can_run_on_a_schedule(app: App, clock: Clock) -> None:
+    ids = _network(app)
+    chat = ConsoleSession(app.core)
+    assert "This command is for coordinators." in _texts(chat.push("coord", "/match schedule frankfurt 0 9 1 * *"))
+    assert "does not work" in _texts(chat.push("coord", "/match schedule lyon monthly"))
+    assert "runs on its own at “0 9 1 * *” (Europe/Paris)" in _texts(
+        chat.push("coord", "/match schedule lyon 0 9 1 * *")
+    )
+    with app.uow_factory() as uow:
+        assert uow.mentoring.schedules() == [("match:lyon", "0 9 1 * *", "Europe/Paris")]
+    from bot.mentoring.matchmaking import scheduled_match
+
+    assert scheduled_match(app.core.services, "lyon", clock()) == 2  # what the scheduler's job runs
+    assert len(_outbox(app, ":intro:")) == 4
+    with app.uow_factory() as uow:
+        assert {m.mentee_id for m in uow.mentoring.active()} == {ids["lea"], ids["tom"]}
+    assert scheduled_match(app.core.services, "lyon", clock()) == 0  # nothing left to match
+    chat.push("coord", "/match schedule lyon off")
+    with app.uow_factory() as uow:
+        assert uow.mentoring.schedules() == []

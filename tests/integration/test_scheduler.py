@@ -152,6 +152,13 @@ async def test_coffee_schedules_set_in_chat_become_scheduler_jobs(app: App, cloc
         await tasks.due_scan()
         assert scheduler.get_job("coffee:lyon") is None
         assert await tasks.coffee_round("lyon") == 0  # the job's function: nobody opted in yet
+        with app.uow_factory() as uow:  # a matching schedule becomes a job of its own
+            uow.mentoring.set_schedule("match:*", "0 9 1 * *", "UTC")
+            uow.commit()
+        await tasks.due_scan()
+        matching = scheduler.get_job("match:*")
+        assert matching is not None and matching.kwargs == {"scope": "*"}
+        assert await tasks.match_round("*") == 0  # the job's function: no mentees yet
     finally:
         scheduler.shutdown(wait=False)
         tasks.bind(None)
