@@ -313,6 +313,14 @@ class FakeUser(FakeChat):
         )
 
 
+    def forge(self, callback_data: str) -> str:
+        """Queue a callback query with any ``callback_data`` on the bot's latest message to this
+        user, as a modified client can; returns the callback query id."""
+        if not self.messages():
+            raise LookupError(f"the bot sent nothing to user {self.id} to attach a callback to")
+        return self._server._queue_callback(self, self.messages()[-1], callback_data)
+
+
 def _flat_buttons(markup: JSONDict | None) -> list[JSONDict]:
     if not markup or "inline_keyboard" not in markup:
         return []

@@ -553,3 +553,64 @@ async def test_twinbot_run_serves_telegram_until_sigterm_and_never_logs_the_toke
     assert (identity.platform, member.display_name, member.preferred_language) == ("telegram", "Fay", "en")
     # The updater confirmed what it fetched on the way out: a restart would not replay these updates.
     assert fake.pending_updates == []
+
+
+# ------------------------------------------------------------------------------------ 9. forged actions
+
+
+async def test_forged_privileged_actions_through_telegram_are_refused(
+    fake: FakeTelegram, app: App, members: int, run_bot: RunBot
+) -> None:
+    """Callback data is the client's to forge: a Frankfurt member (Jonas) sends Lyon's
+    privileged actions by hand, and a plain member tries coordinator commands."""
+    from datetime import timedelta
+
+    from bot.audience import Audience
+    from bot.meetups.model import Meetup
+
+    now = app.core.services.clock()
+    with app.uow_factory() as uow:
+        meetup = uow.meetups.add(
+            Meetup(
+                "Picnic",
+                "",
+                "lyon",
+                now + timedelta(days=3),
+                timedelta(hours=2),
+                "Parc",
+                Audience(("lyon",)),
+                now,
+                capacity=5,
+                checkin_code="PICNIC",
+            )
+        )
+        uow.commit()
+    await run_bot()
+    jonas = fake.user(5004, "Jonas", language_code="en")
+    paul = fake.user(5003, "Paul", language_code="en")
+    jonas.send("/help")
+    await fake.wait_for(lambda: len(jonas.messages()) == 1)
+    de = app.core.services.catalogs.translator("de")  # Jonas reads German
+    before = statuses(app)
+    queries = []
+    for data in (f"rsvp:{meetup.id}:going", f"mt:ics:{meetup.id}", "mn:end:1:yes", "sv:start:1", "d:999:send"):
+        queries.append(jonas.forge(data))
+        expected = 1 + len(queries)
+        await fake.wait_for(lambda expected=expected: len(jonas.messages()) == expected)
+    await answered(fake, *queries)
+    said = [shown(m) for m in jonas.messages()[1:]]
+    assert said == [
+        de("This meetup is for members of other chapters."),
+        de(STALE),
+        de(STALE),
+        de("There is no survey {id} for you.", id=1),
+        de(STALE),
+    ]
+    for command in (f"/meetup cancel {meetup.id}", "/announce", "/match preview", "/audit"):
+        paul.send(command)
+        await expect(fake, paul, "This command is for")
+    with app.uow_factory() as uow:
+        assert uow.meetups.attendances(meetup.id or 0) == []
+        found = uow.meetups.get(meetup.id or 0)
+        assert found is not None and found.status.value == "published"
+    assert statuses(app) == before  # nothing queued for anyone
