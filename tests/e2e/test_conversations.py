@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from adapters.bootstrap import bootstrap
 from adapters.console.session import ConsoleSession, render
-from bot.replies import Reply, Text
+from bot.replies import Reply
 from config import load_settings
 from tests.conftest import Clock
+from tests.e2e.helpers import texts
 
 FRENCH_ONBOARDING = [
     "/start",
@@ -25,9 +26,6 @@ FRENCH_ONBOARDING = [
 ]
 
 
-def _texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies if isinstance(r, Text))
-
 
 def test_french_member_sees_her_profile_in_french(app: object) -> None:
     from adapters.bootstrap import App
@@ -37,9 +35,9 @@ def test_french_member_sees_her_profile_in_french(app: object) -> None:
     replies: list[Reply] = []
     for line in FRENCH_ONBOARDING:
         replies = chat.push("marie", line)
-    welcome = _texts(replies)
+    welcome = texts(replies)
     assert "Bienvenue à bord, Marie Dubois" in welcome
-    profile = _texts(chat.push("marie", "/profile"))
+    profile = texts(chat.push("marie", "/profile"))
     assert "Antenne de rattachement\u00a0: Lyon" in profile
     assert "Langues\u00a0: Français, English" in profile
     assert "Centres d’intérêt\u00a0: jazz, jardinage urbain" in profile
@@ -56,12 +54,12 @@ def test_stale_button_and_cancel_mid_dialog(app: object) -> None:
     chat = ConsoleSession(app.core)
     chat.push("jonas", "/start")
     chat.push("jonas", "[Deutsch]")
-    stale = _texts(chat.press("jonas", "English", message=0))
+    stale = texts(chat.press("jonas", "English", message=0))
     assert "nicht mehr aktuell" in stale
     assert "Schaltfläche" in stale
-    cancelled = _texts(chat.push("jonas", "/cancel"))
+    cancelled = texts(chat.push("jonas", "/cancel"))
     assert "Abgebrochen" in cancelled
-    assert "nicht mehr aktuell" in _texts(chat.press("jonas", "Einverstanden"))
+    assert "nicht mehr aktuell" in texts(chat.press("jonas", "Einverstanden"))
     with app.uow_factory() as uow:
         assert uow.members.count() == 0
 
@@ -80,7 +78,7 @@ def test_restart_mid_onboarding_continues(empty_db_url: str, clock: Clock) -> No
         resumed = ConsoleSession(second.core)
         resumed.user("yuki").menus.append(menu)  # the message is still on her screen
         replies = resumed.push("yuki", "[Yokohama]")
-        assert "Which languages do you speak?" in _texts(replies)
+        assert "Which languages do you speak?" in texts(replies)
         with second.uow_factory() as uow:
             yuki = uow.members.by_identity("console", "yuki")
         assert yuki is not None and yuki.display_name == "Yuki T." and yuki.home_chapter == "yokohama"
@@ -93,10 +91,10 @@ def test_language_detected_from_what_a_visitor_writes(app: object) -> None:
 
     assert isinstance(app, App)
     chat = ConsoleSession(app.core)
-    reply = _texts(chat.push("lucia", "Hola, me gustaría unirme a la red de ciudades hermanas"))
+    reply = texts(chat.push("lucia", "Hola, me gustaría unirme a la red de ciudades hermanas"))
     assert "/start" in reply and "¡Hola!" in reply
     # /start then greets her in Spanish too: the detection is remembered for the chat
-    assert "idioma" in _texts(chat.push("lucia", "/start"))
+    assert "idioma" in texts(chat.push("lucia", "/start"))
 
 
 def test_render_matches_the_console_format(app: object) -> None:

@@ -14,19 +14,15 @@ from sqlalchemy import select
 from adapters.bootstrap import App
 from adapters.console.session import ConsoleSession
 from bot.due import run_due
-from bot.events import ButtonPressed, ChatRef
 from bot.members import Member, Role
-from bot.payload import from_json
-from bot.replies import File, Reply, Text
+from bot.replies import File, Text
 from storage.models import OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import Clock
+from tests.e2e.helpers import outbox, press, texts
 
 START = datetime(2026, 12, 24, 17, 30, tzinfo=UTC)  # 18:30 in Lyon
 
-
-def _texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies if isinstance(r, Text))
 
 
 def _member(
@@ -56,26 +52,11 @@ def _create(chat: ConsoleSession, *, capacity: str = "2", when: str = "2026-12-2
         chat.push("coord", line)
     chat.push("coord", capacity)
     chat.push("coord", "[Until it starts]")
-    preview = _texts(chat.push("coord", "[No description]"))
+    preview = texts(chat.push("coord", "[No description]"))
     assert "Preview:" in preview and "Winter picnic" in preview
-    return _texts(chat.push("coord", "[Publish]"))
+    return texts(chat.push("coord", "[Publish]"))
 
 
-def _outbox(app: App, fragment: str) -> dict[str, Text]:
-    with app.uow_factory() as uow:
-        assert isinstance(uow, SqlUnitOfWork)
-        rows = uow.session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key.contains(fragment))).all()
-        found = {}
-        for row in rows:
-            reply = from_json(row.payload)
-            assert isinstance(reply, Text)
-            found[row.dedupe_key] = reply
-        return found
-
-
-def _press(chat: ConsoleSession, user: str, action: str) -> list[Reply]:
-    ref = ChatRef("console", user, True)
-    return chat.send(user, ButtonPressed(chat=ref, user_id=user, display_name=user, action=action))
 
 
 def test_create_announce_and_answer_with_seats_and_waitlist(app: App) -> None:
@@ -85,23 +66,23 @@ def test_create_announce_and_answer_with_seats_and_waitlist(app: App) -> None:
     chat = ConsoleSession(app.core)
     done = _create(chat)
     assert "Meetup 1 is announced to 4 members." in done  # Lyon: coord, alice, bob, carol
-    announcement = _outbox(app, "meetup:1:announce")[f"meetup:1:announce:m{alice}"]
+    announcement = outbox(app, "meetup:1:announce")[f"meetup:1:announce:m{alice}"]
     assert "New meetup!" in announcement.text and "Thu 24 Dec 2026, 18:30 (Europe/Paris)" in announcement.text
     assert [b.action for b in announcement.all_buttons] == ["rsvp:1:going", "rsvp:1:maybe", "rsvp:1:no", "mt:ics:1"]
 
-    first = _press(chat, "alice", "rsvp:1:going")
+    first = press(chat, "alice", "rsvp:1:going")
     assert isinstance(first[0], Text) and first[0].replace and "Your answer: going" in first[0].text
     assert "Seats: 1 of 2 taken" in first[0].text
-    again = _press(chat, "alice", "rsvp:1:going")  # the same press twice changes nothing
-    assert "Your answer: going" in _texts(again) and "Seats: 1 of 2 taken" in _texts(again)
-    _press(chat, "bob", "rsvp:1:going")
-    full = _texts(_press(chat, "carol", "rsvp:1:going"))
+    again = press(chat, "alice", "rsvp:1:going")  # the same press twice changes nothing
+    assert "Your answer: going" in texts(again) and "Seats: 1 of 2 taken" in texts(again)
+    press(chat, "bob", "rsvp:1:going")
+    full = texts(press(chat, "carol", "rsvp:1:going"))
     assert "Your answer: on the waitlist" in full and "you are on the waitlist" in full
-    assert "not enough seats" in _texts(_press(chat, "bob", "rsvp:1:g1"))
+    assert "not enough seats" in texts(press(chat, "bob", "rsvp:1:g1"))
 
-    freed = _texts(_press(chat, "alice", "rsvp:1:no"))
+    freed = texts(press(chat, "alice", "rsvp:1:no"))
     assert "Your answer: can't go" in freed
-    promoted = _outbox(app, "meetup:1:promoted")
+    promoted = outbox(app, "meetup:1:promoted")
     (note,) = promoted.values()
     assert next(iter(promoted)).startswith(f"meetup:1:promoted:m{carol}:")
     assert "A seat freed up: you are now going to Winter picnic" in note.text
@@ -116,8 +97,8 @@ def test_meetups_list_info_and_calendar_file(app: App) -> None:
     _member(app, "yuki", zone="Asia/Tokyo")
     chat = ConsoleSession(app.core)
     _create(chat)
-    _press(chat, "yuki", "rsvp:1:maybe")
-    listing = _texts(chat.push("yuki", "/meetups"))
+    press(chat, "yuki", "rsvp:1:maybe")
+    listing = texts(chat.push("yuki", "/meetups"))
     assert "#1 Winter picnic · Fri 25 Dec 2026, 02:30 (Asia/Tokyo) · maybe" in listing
     replies = chat.push("yuki", "/meetup info 1")
     (ics,) = [r for r in replies if isinstance(r, File)]
@@ -125,7 +106,7 @@ def test_meetups_list_info_and_calendar_file(app: App) -> None:
     (event,) = Calendar.from_ical(ics.data).walk("VEVENT")
     assert str(event["UID"]) == "meetup-1.lyon-frankfurt-yokohama-twinning-circle@twinbot"
     assert event.decoded("DTSTART") == START
-    assert _press(chat, "yuki", "mt:ics:1")[0] == ics  # the same file from the button: a stable UID
+    assert press(chat, "yuki", "mt:ics:1")[0] == ics  # the same file from the button: a stable UID
 
 
 def test_edit_and_cancel_tell_everyone_who_answered_in_their_zone(app: App) -> None:
@@ -134,18 +115,18 @@ def test_edit_and_cancel_tell_everyone_who_answered_in_their_zone(app: App) -> N
     _member(app, "paul")  # did not answer: not told
     chat = ConsoleSession(app.core)
     _create(chat)
-    _press(chat, "yuki", "rsvp:1:going")
+    press(chat, "yuki", "rsvp:1:going")
     chat.push("coord", "/meetup edit 1")
     chat.push("coord", "[Date and time]")
-    edited = _texts(chat.push("coord", "2026-12-26 15:00"))
+    edited = texts(chat.push("coord", "2026-12-26 15:00"))
     assert "1 members who answered will be told" in edited
-    (change,) = _outbox(app, "meetup:1:edit1").items()
+    (change,) = outbox(app, "meetup:1:edit1").items()
     assert change[0] == f"meetup:1:edit1:m{yuki}"
     assert "It starts on Sat 26 Dec 2026, 23:00 (Asia/Tokyo)" in change[1].text
-    assert "1 members who answered will be told" in _texts(chat.push("coord", "/meetup cancel 1"))
-    assert "is cancelled" in _outbox(app, "meetup:1:cancel")[f"meetup:1:cancel:m{yuki}"].text
-    assert "This meetup was cancelled." in _texts(_press(chat, "yuki", "rsvp:1:going"))
-    assert "cancelled already" in _texts(chat.push("coord", "/meetup cancel 1"))
+    assert "1 members who answered will be told" in texts(chat.push("coord", "/meetup cancel 1"))
+    assert "is cancelled" in outbox(app, "meetup:1:cancel")[f"meetup:1:cancel:m{yuki}"].text
+    assert "This meetup was cancelled." in texts(press(chat, "yuki", "rsvp:1:going"))
+    assert "cancelled already" in texts(chat.push("coord", "/meetup cancel 1"))
 
 
 def test_only_the_chapters_coordinators_run_a_meetup(app: App) -> None:
@@ -155,11 +136,11 @@ def test_only_the_chapters_coordinators_run_a_meetup(app: App) -> None:
     _member(app, "hans", chapter="frankfurt")
     chat = ConsoleSession(app.core)
     _create(chat)
-    assert "This command is for coordinators." in _texts(chat.push("alice", "/meetup new"))
-    assert "This command is for coordinators." in _texts(chat.push("alice", "/meetup cancel 1"))
+    assert "This command is for coordinators." in texts(chat.push("alice", "/meetup new"))
+    assert "This command is for coordinators." in texts(chat.push("alice", "/meetup cancel 1"))
     for verb in ("cancel", "edit", "attendees", "checkin"):
-        assert "There is no meetup 1 that you run." in _texts(chat.push("fritz", f"/meetup {verb} 1")), verb
-    assert "for members of other chapters" in _texts(_press(chat, "hans", "rsvp:1:going"))
+        assert "There is no meetup 1 that you run." in texts(chat.push("fritz", f"/meetup {verb} 1")), verb
+    assert "for members of other chapters" in texts(press(chat, "hans", "rsvp:1:going"))
 
 
 def test_dates_are_strict(app: App) -> None:
@@ -167,10 +148,10 @@ def test_dates_are_strict(app: App) -> None:
     chat = ConsoleSession(app.core)
     for line in ["/meetup new", "Picnic", "[Lyon]", "[Only Lyon]"]:
         chat.push("coord", line)
-    assert "can be read two ways" in _texts(chat.push("coord", "03/04/2027 18:00"))
-    assert "has passed" in _texts(chat.push("coord", "2026-11-01 18:00"))
-    assert "like 2026-12-24 18:30" in _texts(chat.push("coord", "next friday"))
-    assert "How long is it?" in _texts(chat.push("coord", "24 December 2026 18:30"))
+    assert "can be read two ways" in texts(chat.push("coord", "03/04/2027 18:00"))
+    assert "has passed" in texts(chat.push("coord", "2026-11-01 18:00"))
+    assert "like 2026-12-24 18:30" in texts(chat.push("coord", "next friday"))
+    assert "How long is it?" in texts(chat.push("coord", "24 December 2026 18:30"))
 
 
 def test_reminders_once_and_never_after_the_start(app: App, clock: Clock) -> None:
@@ -179,8 +160,8 @@ def test_reminders_once_and_never_after_the_start(app: App, clock: Clock) -> Non
     _member(app, "bob")
     chat = ConsoleSession(app.core)
     _create(chat, capacity="[No limit]")
-    _press(chat, "alice", "rsvp:1:going")
-    _press(chat, "bob", "rsvp:1:maybe")  # maybe: not reminded by default
+    press(chat, "alice", "rsvp:1:going")
+    press(chat, "bob", "rsvp:1:maybe")  # maybe: not reminded by default
     clock.now = START - timedelta(hours=25)
     assert run_due(app.core.services, clock()).meetups.reminded == 0
     clock.now = START - timedelta(hours=23)
@@ -190,7 +171,7 @@ def test_reminders_once_and_never_after_the_start(app: App, clock: Clock) -> Non
     assert run_due(app.core.services, clock()).meetups.reminded == 1
     clock.now = START + timedelta(minutes=1)
     assert run_due(app.core.services, clock()).meetups.reminded == 0
-    reminders = _outbox(app, "meetup:1:remind")
+    reminders = outbox(app, "meetup:1:remind")
     assert len(reminders) == 2 and all(key.endswith(f":m{alice}") for key in reminders)
     assert all("⏰ Reminder: Winter picnic starts" in r.text for r in reminders.values())
 
@@ -202,16 +183,16 @@ def test_check_in_attendees_and_follow_up_survey(app: App, clock: Clock) -> None
     chat = ConsoleSession(app.core)
     done = _create(chat, capacity="[No limit]")
     code = done.split("check-in code is ")[1][:6]
-    assert code in _texts(chat.push("coord", "/meetup checkin 1"))
-    _press(chat, "alice", "rsvp:1:going")
-    _press(chat, "bob", "rsvp:1:going")
-    assert "open from an hour before" in _texts(chat.push("alice", f"/checkin {code}"))
-    assert "not valid" in _texts(chat.push("alice", "/checkin NOPE42"))
+    assert code in texts(chat.push("coord", "/meetup checkin 1"))
+    press(chat, "alice", "rsvp:1:going")
+    press(chat, "bob", "rsvp:1:going")
+    assert "open from an hour before" in texts(chat.push("alice", f"/checkin {code}"))
+    assert "not valid" in texts(chat.push("alice", "/checkin NOPE42"))
     clock.now = START + timedelta(minutes=10)
-    assert "Checked in. Enjoy Winter picnic!" in _texts(chat.push("alice", f"/checkin {code.lower()}"))
-    assert "checked in already" in _texts(chat.push("alice", f"/checkin {code}"))
+    assert "Checked in. Enjoy Winter picnic!" in texts(chat.push("alice", f"/checkin {code.lower()}"))
+    assert "checked in already" in texts(chat.push("alice", f"/checkin {code}"))
     replies = chat.push("coord", "/meetup attendees 1")
-    text = _texts(replies)
+    text = texts(replies)
     assert "Going: 2 (2 seats): Alice, Bob" in text
     assert "Checked in: 1: Alice" in text and "No-shows: 1: Bob" in text
     (file,) = [r for r in replies if isinstance(r, File)]
@@ -222,12 +203,12 @@ def test_check_in_attendees_and_follow_up_survey(app: App, clock: Clock) -> None
     clock.now = START + timedelta(hours=3, minutes=1)  # an hour after the 2-hour meetup
     assert run_due(app.core.services, clock()).meetups.followups == 1
     assert run_due(app.core.services, clock()).meetups.followups == 0
-    invitations = _outbox(app, ":invite:")
+    invitations = outbox(app, ":invite:")
     assert list(invitations) == [f"survey:1:invite:m{alice}"]  # only who checked in
     assert "Winter picnic · your feedback" in invitations[f"survey:1:invite:m{alice}"].text
-    info = _texts(chat.push("coord", "/meetup info 1"))
+    info = texts(chat.push("coord", "/meetup info 1"))
     assert "Follow-up survey: 0 of 1 answered. /survey results 1 shows the answers." in info
-    assert "Survey 1" in _texts(chat.push("coord", "/survey results 1"))  # the Lyon coordinator sees it
+    assert "Survey 1" in texts(chat.push("coord", "/survey results 1"))  # the Lyon coordinator sees it
 
 
 def test_coordinators_replace_the_follow_up_template_in_chat(app: App, clock: Clock) -> None:
@@ -246,16 +227,16 @@ def test_coordinators_replace_the_follow_up_template_in_chat(app: App, clock: Cl
         "[when I close it]",
     ]:
         chat.push("coord", line)
-    saved = _texts(chat.push("coord", "[Use for meetup follow-ups]"))
+    saved = texts(chat.push("coord", "[Use for meetup follow-ups]"))
     assert "From now on meetups send this survey" in saved
-    assert _outbox(app, "survey:") == {}  # a template is never sent itself
+    assert outbox(app, "survey:") == {}  # a template is never sent itself
     done = _create(chat, capacity="[No limit]")
     code = done.split("check-in code is ")[1][:6]
     clock.now = START
     chat.push("alice", f"/checkin {code}")
     clock.now = START + timedelta(hours=3, minutes=1)
     assert run_due(app.core.services, clock()).meetups.followups == 1
-    (invitation,) = _outbox(app, ":invite:").values()
+    (invitation,) = outbox(app, ":invite:").values()
     assert "Winter picnic · Quick pulse" in invitation.text and "1 questions" in invitation.text
     with app.uow_factory() as uow:
         template = uow.surveys.template()
@@ -269,20 +250,20 @@ def test_nobody_jumps_the_waitlist_and_fewer_guests_always_fit(app: App) -> None
         _member(app, name)
     chat = ConsoleSession(app.core)
     _create(chat, capacity="4")
-    _press(chat, "ann", "rsvp:1:going")
-    _press(chat, "ann", "rsvp:1:g2")  # ann +2: 3 seats
-    _press(chat, "ben", "rsvp:1:going")  # 4 of 4
-    _press(chat, "cat", "rsvp:1:going")
-    _press(chat, "cat", "rsvp:1:g2")  # cat +2 waits (needs 3)
-    _press(chat, "ben", "rsvp:1:no")  # one seat frees; cat needs 3: nobody moves up
-    late = _texts(_press(chat, "eve", "rsvp:1:going"))
+    press(chat, "ann", "rsvp:1:going")
+    press(chat, "ann", "rsvp:1:g2")  # ann +2: 3 seats
+    press(chat, "ben", "rsvp:1:going")  # 4 of 4
+    press(chat, "cat", "rsvp:1:going")
+    press(chat, "cat", "rsvp:1:g2")  # cat +2 waits (needs 3)
+    press(chat, "ben", "rsvp:1:no")  # one seat frees; cat needs 3: nobody moves up
+    late = texts(press(chat, "eve", "rsvp:1:going"))
     assert "Your answer: on the waitlist" in late  # the free seat is not eve's: cat was first
     with app.uow_factory() as uow:
         states = {a.member_id: a.status.value for a in uow.meetups.attendances(1)}
     assert sorted(states.values()).count("going") == 1  # ann only
-    more = _texts(_press(chat, "dan", "rsvp:1:going"))
+    more = texts(press(chat, "dan", "rsvp:1:going"))
     assert "on the waitlist" in more
-    fewer = _texts(_press(chat, "ann", "rsvp:1:g0"))  # fewer guests always fit
+    fewer = texts(press(chat, "ann", "rsvp:1:g0"))  # fewer guests always fit
     assert "Your answer: going" in fewer and "not enough seats" not in fewer
     with app.uow_factory() as uow:  # ann's two seats went to cat (+2), first in line
         states = {a.member_id: a.status.value for a in uow.meetups.attendances(1)}
@@ -295,9 +276,9 @@ def test_meetup_buttons_answer_only_those_invited(app: App) -> None:
     chat = ConsoleSession(app.core)
     _create(chat)
     for action in ("mt:info:1", "mt:ics:1", "rsvp:1:going"):
-        replies = _press(chat, "hans", action)
+        replies = press(chat, "hans", action)
         assert not [r for r in replies if isinstance(r, File)], action
-        assert "Winter picnic" not in _texts(replies), action
+        assert "Winter picnic" not in texts(replies), action
 
 
 def test_cancel_withdraws_what_has_not_gone_out(app: App, clock: Clock) -> None:
@@ -305,7 +286,7 @@ def test_cancel_withdraws_what_has_not_gone_out(app: App, clock: Clock) -> None:
     _member(app, "alice")
     chat = ConsoleSession(app.core)
     _create(chat, capacity="[No limit]")
-    _press(chat, "alice", "rsvp:1:going")
+    press(chat, "alice", "rsvp:1:going")
     clock.now = START - timedelta(hours=23)
     run_due(app.core.services, clock())
     chat.push("coord", "/meetup cancel 1")

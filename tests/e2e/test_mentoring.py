@@ -6,23 +6,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from adapters.bootstrap import App
 from adapters.console.session import ConsoleSession
 from bot.audience import Audience
 from bot.due import run_due
-from bot.events import ButtonPressed, ChatRef
 from bot.members import Member, Role
-from bot.payload import from_json
-from bot.replies import Reply, Text
-from storage.models import OutboxRow
-from storage.uow import SqlUnitOfWork
 from tests.conftest import Clock
-
-
-def _texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies if isinstance(r, Text))
+from tests.e2e.helpers import outbox, press, texts
 
 
 def _member(app: App, name: str, chapter: str = "lyon", languages: tuple[str, ...] = ("en",), **fields: object) -> int:
@@ -46,21 +36,6 @@ def _member(app: App, name: str, chapter: str = "lyon", languages: tuple[str, ..
         return member.id
 
 
-def _outbox(app: App, fragment: str) -> dict[str, Text]:
-    with app.uow_factory() as uow:
-        assert isinstance(uow, SqlUnitOfWork)
-        rows = uow.session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key.contains(fragment))).all()
-        found = {}
-        for row in rows:
-            reply = from_json(row.payload)
-            assert isinstance(reply, Text)
-            found[row.dedupe_key] = reply
-        return found
-
-
-def _press(chat: ConsoleSession, user: str, action: str) -> list[Reply]:
-    ref = ChatRef("console", user, True)
-    return chat.send(user, ButtonPressed(chat=ref, user_id=user, display_name=user, action=action))
 
 
 def _network(app: App) -> dict[str, int]:
@@ -86,19 +61,19 @@ def _network(app: App) -> dict[str, int]:
 def test_mentor_and_mentee_opt_in_with_their_details(app: App) -> None:
     _member(app, "zoe", languages=("fr", "en"))
     chat = ConsoleSession(app.core)
-    assert "Which topics can you help with" in _texts(chat.push("zoe", "/mentor on"))
+    assert "Which topics can you help with" in texts(chat.push("zoe", "/mentor on"))
     chat.push("zoe", "urban planning, translation")
     chat.push("zoe", "[3]")
     chat.push("zoe", "[Deutsch]")
-    assert "Saved." in _texts(chat.push("zoe", "[Done]"))
-    profile = _texts(chat.push("zoe", "/profile"))
+    assert "Saved." in texts(chat.push("zoe", "[Done]"))
+    profile = texts(chat.push("zoe", "/profile"))
     assert "Can help with: urban planning, translation" in profile and "Mentees at a time: 3" in profile
     assert "Learning: Deutsch" in profile
-    assert "partner city" in _texts(chat.push("zoe", "/mentee on"))
+    assert "partner city" in texts(chat.push("zoe", "/mentee on"))
     chat.push("zoe", "[Frankfurt am Main]")
     chat.push("zoe", "[Done]")
-    assert "Paused until" in _texts(chat.push("zoe", "/mentor pause 2027-01-31"))
-    assert "like 2027-01-31" in _texts(chat.push("zoe", "/mentor pause soon"))
+    assert "Paused until" in texts(chat.push("zoe", "/mentor pause 2027-01-31"))
+    assert "like 2027-01-31" in texts(chat.push("zoe", "/mentor pause soon"))
     with app.uow_factory() as uow:
         zoe = uow.members.by_identity("console", "zoe")
     assert zoe is not None and zoe.is_mentor and zoe.is_mentee and zoe.preferred_chapter == "frankfurt"
@@ -108,17 +83,17 @@ def test_mentor_and_mentee_opt_in_with_their_details(app: App) -> None:
 def test_preview_confirm_and_introductions(app: App) -> None:
     ids = _network(app)
     chat = ConsoleSession(app.core)
-    preview = _texts(chat.push("coord", "/match preview"))
+    preview = texts(chat.push("coord", "/match preview"))
     assert "Proposed pairs (2):" in preview
     assert "Tom (Lyon) ← Max (Frankfurt am Main)" in preview  # the only mentor who speaks French
     assert "Lea (Lyon) ← Yui (Yokohama)" in preview
     assert "shared interests: design" in preview
     assert "Ana (Lyon): no mentor speaks one of their languages" in preview
-    assert _outbox(app, "mentorship:") == {}  # a preview changes nothing
-    done = _texts(chat.push("coord", "/match confirm"))
+    assert outbox(app, "mentorship:") == {}  # a preview changes nothing
+    done = texts(chat.push("coord", "/match confirm"))
     assert "2 mentorships created" in done
-    assert "no preview to confirm" in _texts(chat.push("coord", "/match confirm"))  # pressed twice
-    intros = _outbox(app, ":intro:")
+    assert "no preview to confirm" in texts(chat.push("coord", "/match confirm"))  # pressed twice
+    intros = outbox(app, ":intro:")
     assert len(intros) == 4
     to_tom = next(t for k, t in intros.items() if k.endswith(f":m{ids['tom']}"))
     assert "Meet your mentor: Max from Frankfurt am Main" in to_tom.text
@@ -129,26 +104,26 @@ def test_preview_confirm_and_introductions(app: App) -> None:
     to_max = next(t for k, t in intros.items() if k.endswith(f":m{ids['max']}"))
     assert "Meet your new mentee: Tom from Lyon" in to_max.text
     # Max has no room left and Tom has a mentor: nothing more to propose for them.
-    again = _texts(chat.push("coord", "/match preview"))
+    again = texts(chat.push("coord", "/match preview"))
     assert "Proposed pairs (0):" in again
 
 
 def test_members_cannot_match_and_pairs_never_repeat(app: App) -> None:
     ids = _network(app)
     chat = ConsoleSession(app.core)
-    assert "This command is for coordinators." in _texts(chat.push("lea", "/match preview"))
+    assert "This command is for coordinators." in texts(chat.push("lea", "/match preview"))
     chat.push("coord", "/match run")
     with app.uow_factory() as uow:
         (lea_pair,) = [m for m in uow.mentoring.of_member(ids["lea"])]
-    forged = _texts(_press(chat, "tom", f"mn:end:{lea_pair.id}:yes"))  # not Tom's mentorship
+    forged = texts(press(chat, "tom", f"mn:end:{lea_pair.id}:yes"))  # not Tom's mentorship
     assert "no longer current" in forged
     assert "Ask for a new match" in str(chat.push("lea", "/mentorship"))
-    _press(chat, "lea", f"mn:rematch:{lea_pair.id}")
-    assert "matched with someone new" in _texts(_press(chat, "lea", f"mn:rematch:{lea_pair.id}:yes"))
-    notice = _outbox(app, f"mentorship:{lea_pair.id}:ended")
+    press(chat, "lea", f"mn:rematch:{lea_pair.id}")
+    assert "matched with someone new" in texts(press(chat, "lea", f"mn:rematch:{lea_pair.id}:yes"))
+    notice = outbox(app, f"mentorship:{lea_pair.id}:ended")
     assert next(iter(notice.values())).text.startswith("Your mentorship with Lea has ended.")
     # Lea is a mentee again, but never with Yui twice; no other mentor speaks her languages.
-    repeat = _texts(chat.push("coord", "/match preview"))
+    repeat = texts(chat.push("coord", "/match preview"))
     assert "Lea (Lyon): their only possible mentors were their mentors before" in repeat
 
 
@@ -161,19 +136,19 @@ def test_follow_ups_after_two_and_six_weeks(app: App, clock: Clock) -> None:
     clock.advance(days=1, minutes=1)
     assert run_due(app.core.services, clock()).mentoring.checkins == 4
     assert run_due(app.core.services, clock()).mentoring.checkins == 0
-    asked = _outbox(app, ":met:")
+    asked = outbox(app, ":met:")
     question = next(t for k, t in asked.items() if k.endswith(f":m{ids['tom']}"))
     assert question.text == "Did you meet Max yet?"
     yes = next(b.action for b in question.all_buttons if b.label == "Yes, we met")
-    assert "Wonderful" in _texts(_press(chat, "tom", yes))
-    status = _texts(chat.push("coord", "/match status"))
+    assert "Wonderful" in texts(press(chat, "tom", yes))
+    status = texts(chat.push("coord", "/match status"))
     assert "Active mentorships: 2" in status and "nobody said yes: 1" in status
     clock.advance(days=28)
     assert run_due(app.core.services, clock()).mentoring.feedback == 4
-    rating = next(t for k, t in _outbox(app, ":feedback:").items() if k.endswith(f":m{ids['lea']}"))
+    rating = next(t for k, t in outbox(app, ":feedback:").items() if k.endswith(f":m{ids['lea']}"))
     four = next(b.action for b in rating.all_buttons if b.label == "4")
-    assert "Anything you would like to add" in _texts(_press(chat, "lea", four))
-    assert "noted" in _texts(chat.push("lea", "Great calls every other week."))
+    assert "Anything you would like to add" in texts(press(chat, "lea", four))
+    assert "noted" in texts(chat.push("lea", "Great calls every other week."))
     with app.uow_factory() as uow:
         (pair,) = uow.mentoring.of_member(ids["lea"])
     assert pair.feedback == {str(ids["lea"]): 4} and pair.notes == {str(ids["lea"]): "Great calls every other week."}
@@ -197,8 +172,8 @@ def test_coffee_rounds_pair_across_chapters_with_a_trio_and_no_repeats(app: App,
     _member(app, "solo", "lyon", ("es",), coffee=True)  # nobody shares a language with them
     _member(app, "rest", "lyon", ("en",), coffee=True, paused_until=clock() + timedelta(days=30))
     chat = ConsoleSession(app.core)
-    assert "This command is for coordinators." in _texts(chat.push("a1", "/coffee round all"))
-    assert "2 groups are introduced" in _texts(chat.push("admin", "/coffee round all"))
+    assert "This command is for coordinators." in texts(chat.push("a1", "/coffee round all"))
+    assert "2 groups are introduced" in texts(chat.push("admin", "/coffee round all"))
     with app.uow_factory() as uow:
         (first,) = uow.mentoring.recent_rounds("*", 5)
     sizes = sorted(len(g) for g in first.groups)
@@ -209,10 +184,10 @@ def test_coffee_rounds_pair_across_chapters_with_a_trio_and_no_repeats(app: App,
     by_id = {v: chapters[k] for k, v in people.items()}
     for group in first.groups:
         assert len({by_id[i] for i in group}) > 1  # cross-chapter whenever possible
-    assert len(_outbox(app, f"coffee:{first.id}:intro")) == 5
+    assert len(outbox(app, f"coffee:{first.id}:intro")) == 5
     clock.advance(days=7, minutes=1)
     assert run_due(app.core.services, clock()).coffee_followups == 5
-    question = next(iter(_outbox(app, f"coffee:{first.id}:met").values()))
+    question = next(iter(outbox(app, f"coffee:{first.id}:met").values()))
     assert question.text == "Did you meet for the coffee round?"
 
 
@@ -221,13 +196,13 @@ def test_coffee_opt_in_and_schedule(app: App) -> None:
     _member(app, "ines")
     chat = ConsoleSession(app.core)
     status = chat.push("ines", "/coffee")
-    assert "you do not take part" in _texts(status)
-    assert "you take part" in _texts(chat.press("ines", "Join the coffee rounds"))
-    assert "out of the coffee rounds" in _texts(chat.push("ines", "/coffee off"))
-    assert "This command is for coordinators." in _texts(chat.push("coord", "/coffee schedule frankfurt 0 9 * * mon"))
-    bad = _texts(chat.push("coord", "/coffee schedule lyon every monday"))
+    assert "you do not take part" in texts(status)
+    assert "you take part" in texts(chat.press("ines", "Join the coffee rounds"))
+    assert "out of the coffee rounds" in texts(chat.push("ines", "/coffee off"))
+    assert "This command is for coordinators." in texts(chat.push("coord", "/coffee schedule frankfurt 0 9 * * mon"))
+    bad = texts(chat.push("coord", "/coffee schedule lyon every monday"))
     assert "That schedule does not work" in bad
-    good = _texts(chat.push("coord", "/coffee schedule lyon 0 9 * * mon"))
+    good = texts(chat.push("coord", "/coffee schedule lyon 0 9 * * mon"))
     assert "now run at “0 9 * * mon” (Europe/Paris)" in good
     with app.uow_factory() as uow:
         assert uow.mentoring.schedules() == [("lyon", "0 9 * * mon", "Europe/Paris")]
@@ -244,7 +219,7 @@ def test_coffee_pairs_do_not_repeat_within_the_last_rounds(app: App, clock: Cloc
     seen: set[frozenset[int]] = set()
     for _ in range(3):  # four people have exactly three rounds of new pairs
         clock.advance(days=7)
-        assert "2 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))
+        assert "2 groups are introduced" in texts(chat.push("coord", "/coffee round lyon"))
         with app.uow_factory() as uow:
             latest = uow.mentoring.recent_rounds("lyon", 1)[0]
         pairs = {frozenset(g) for g in latest.groups}
@@ -258,10 +233,10 @@ def test_two_members_meet_again_rather_than_never_and_trios_share_a_language(app
     _member(app, "duo1", coffee=True)
     _member(app, "duo2", coffee=True)
     chat = ConsoleSession(app.core)
-    assert "1 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))
-    assert "less than an hour ago" in _texts(chat.push("coord", "/coffee round lyon"))  # a double press
+    assert "1 groups are introduced" in texts(chat.push("coord", "/coffee round lyon"))
+    assert "less than an hour ago" in texts(chat.push("coord", "/coffee round lyon"))  # a double press
     clock.advance(days=7)
-    assert "1 groups are introduced" in _texts(chat.push("coord", "/coffee round lyon"))  # a repeat beats none
+    assert "1 groups are introduced" in texts(chat.push("coord", "/coffee round lyon"))  # a repeat beats none
 
     from bot.mentoring.coffee import pair_up
 
@@ -285,21 +260,21 @@ def test_a_mentee_who_ends_is_not_matched_again_unasked_and_pairs_audience_by_ch
         lyon_pairs = {m.id for m in Audience(chapters=("lyon",), filter="pairs").members(uow)}
         (tom_pair,) = uow.mentoring.of_member(ids["tom"])
     assert lyon_pairs == {ids["lea"], ids["yui"], ids["tom"], ids["max"]}
-    _press(chat, "tom", f"mn:end:{tom_pair.id}")
-    done = _texts(_press(chat, "tom", f"mn:end:{tom_pair.id}:yes"))
+    press(chat, "tom", f"mn:end:{tom_pair.id}")
+    done = texts(press(chat, "tom", f"mn:end:{tom_pair.id}:yes"))
     assert "Send /mentee on to be matched again" in done
     with app.uow_factory() as uow:
         tom = uow.members.get(ids["tom"])
     assert tom is not None and not tom.is_mentee
-    assert "Tom" not in _texts(chat.push("coord", "/match preview"))
+    assert "Tom" not in texts(chat.push("coord", "/match preview"))
 
 
 def test_matching_can_run_on_a_schedule(app: App, clock: Clock) -> None:
     ids = _network(app)
     chat = ConsoleSession(app.core)
-    assert "This command is for coordinators." in _texts(chat.push("coord", "/match schedule frankfurt 0 9 1 * *"))
-    assert "does not work" in _texts(chat.push("coord", "/match schedule lyon monthly"))
-    assert "runs on its own at “0 9 1 * *” (Europe/Paris)" in _texts(
+    assert "This command is for coordinators." in texts(chat.push("coord", "/match schedule frankfurt 0 9 1 * *"))
+    assert "does not work" in texts(chat.push("coord", "/match schedule lyon monthly"))
+    assert "runs on its own at “0 9 1 * *” (Europe/Paris)" in texts(
         chat.push("coord", "/match schedule lyon 0 9 1 * *")
     )
     with app.uow_factory() as uow:
@@ -307,7 +282,7 @@ def test_matching_can_run_on_a_schedule(app: App, clock: Clock) -> None:
     from bot.mentoring.matchmaking import scheduled_match
 
     assert scheduled_match(app.core.services, "lyon", clock()) == 2  # what the scheduler's job runs
-    assert len(_outbox(app, ":intro:")) == 4
+    assert len(outbox(app, ":intro:")) == 4
     with app.uow_factory() as uow:
         assert {m.mentee_id for m in uow.mentoring.active()} == {ids["lea"], ids["tom"]}
     assert scheduled_match(app.core.services, "lyon", clock()) == 0  # nothing left to match

@@ -24,13 +24,13 @@ from bot.broadcast import publish
 from bot.delivery import Status
 from bot.dialogs.state import DialogState
 from bot.due import run_due
-from bot.events import ButtonPressed, ChatRef
+from bot.events import ChatRef
 from bot.meetups.model import Attendance, Meetup, Rsvp
 from bot.members import Member, Role
 from bot.mentoring.intros import introduce, send
 from bot.mentoring.model import CoffeeRound, MatchRun, Mentorship
 from bot.payload import from_json
-from bot.replies import File, Reply, Text
+from bot.replies import File, Text
 from bot.surveys.dispatch import open_survey
 from bot.surveys.model import Answer, Kind, Question, Response, Survey
 from bot.surveys.results import compute
@@ -38,6 +38,7 @@ from config import load_settings
 from storage.models import Base, MemberRow, OutboxRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import Clock
+from tests.e2e.helpers import press, texts
 
 NAME = "Zephyrine Quill"
 CONSOLE_ID = "zq-4711"
@@ -46,13 +47,6 @@ OTTO = "Otto Brenner"
 OTTO_ID = "ob-2288"
 
 
-def _texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies if isinstance(r, Text))
-
-
-def _press(chat: ConsoleSession, user: str, action: str) -> list[Reply]:
-    ref = ChatRef("console", user, True)
-    return chat.send(user, ButtonPressed(chat=ref, user_id=user, display_name=user, action=action))
 
 
 def _member(app: App, name: str, user_id: str, *, chapter: str = "lyon") -> int:
@@ -367,25 +361,25 @@ def test_forget_erases_the_member_everywhere_and_keeps_anonymous_figures(app: Ap
         batch_before = uow.outbox.report(f"announce:{world.announcement}")
 
     asked = chat.push(CONSOLE_ID, "/forget")
-    warning = _texts(asked)
+    warning = texts(asked)
     assert "cannot be undone" in warning and "anonymous" in warning
     (yes, no) = [b.action for b in asked[0].all_buttons]  # type: ignore[union-attr]
     assert yes.startswith("fg:yes:") and no.startswith("fg:no:")
-    assert "Please choose one of the buttons" in _texts(chat.push(CONSOLE_ID, "yes please"))
+    assert "Please choose one of the buttons" in texts(chat.push(CONSOLE_ID, "yes please"))
 
     snapshot = _dump(app)
     for forged in ("fg:yes", "fg:yes:", "fg:yes:0123456789abcdef", yes.replace("fg:yes", "fg:maybe")):
-        assert "no longer current" in _texts(_press(chat, CONSOLE_ID, forged))
-    assert "no longer current" in _texts(_press(chat, OTTO_ID, yes))  # not Otto's to confirm
+        assert "no longer current" in texts(press(chat, CONSOLE_ID, forged))
+    assert "no longer current" in texts(press(chat, OTTO_ID, yes))  # not Otto's to confirm
     assert _dump(app) == snapshot  # nothing changed
 
-    done = _texts(_press(chat, CONSOLE_ID, yes))
+    done = texts(press(chat, CONSOLE_ID, yes))
     assert "everything about you has been erased" in done
     after_first = _dump(app)
-    assert "no longer current" in _texts(_press(chat, CONSOLE_ID, yes))  # a second press
-    assert "no longer current" in _texts(_press(chat, CONSOLE_ID, no))
+    assert "no longer current" in texts(press(chat, CONSOLE_ID, yes))  # a second press
+    assert "no longer current" in texts(press(chat, CONSOLE_ID, no))
     assert _dump(app) == after_first
-    assert "not a member yet" in _texts(chat.push(CONSOLE_ID, "/mydata"))
+    assert "not a member yet" in texts(chat.push(CONSOLE_ID, "/mydata"))
 
     # Not her name, nor any of her accounts, nor her id where members are referred to: anywhere.
     assert _scan(app, [NAME, "Zephyrine", CONSOLE_ID, TELEGRAM_ID], world.zid) == []
@@ -420,14 +414,14 @@ def test_forget_erases_the_member_everywhere_and_keeps_anonymous_figures(app: Ap
         announcement = uow.announcements.get(world.announcement)
         assert announcement is not None and announcement.author_id is None
         audit = uow.audit.recent(10)
-    texts = {status: [] for status in Status}  # type: dict[Status, list[str]]
+    by_status = {status: [] for status in Status}  # type: dict[Status, list[str]]
     for status, reply in to_otto:
         assert isinstance(reply, Text)
-        texts[Status(status)].append(reply.text)
-    assert any("One of your mentorships has ended" in t for t in texts[Status.QUEUED])
-    assert any("Meet your mentor: [removed] from Lyon" in t for t in texts[Status.SENT])
-    assert any("Announcement from [removed]" in t for t in texts[Status.SENT])
-    assert any("This time you meet [removed] (Lyon)" in t for t in texts[Status.CANCELLED])  # never sent
+        by_status[Status(status)].append(reply.text)
+    assert any("One of your mentorships has ended" in t for t in by_status[Status.QUEUED])
+    assert any("Meet your mentor: [removed] from Lyon" in t for t in by_status[Status.SENT])
+    assert any("Announcement from [removed]" in t for t in by_status[Status.SENT])
+    assert any("This time you meet [removed] (Lyon)" in t for t in by_status[Status.CANCELLED])  # never sent
     assert ("privacy.forget", None) in [(e.action, e.actor_id) for e in audit]
     assert {"announcement": world.announcement, "by": "[removed]"} in [e.details for e in audit]
 
@@ -442,10 +436,10 @@ def test_no_keeps_everything(app: App) -> None:
     chat = ConsoleSession(app.core)
     asked = chat.push(CONSOLE_ID, "/forget")
     no = asked[0].all_buttons[1].action  # type: ignore[union-attr]
-    assert "Nothing was erased" in _texts(_press(chat, CONSOLE_ID, no))
+    assert "Nothing was erased" in texts(press(chat, CONSOLE_ID, no))
     with app.uow_factory() as uow:
         assert uow.members.get(world.zid) is not None
-    assert "no longer current" in _texts(_press(chat, CONSOLE_ID, asked[0].all_buttons[0].action))  # type: ignore[union-attr]
+    assert "no longer current" in texts(press(chat, CONSOLE_ID, asked[0].all_buttons[0].action))  # type: ignore[union-attr]
 
 
 def test_an_old_confirmation_is_refused(app: App, clock: Clock) -> None:
@@ -453,15 +447,15 @@ def test_an_old_confirmation_is_refused(app: App, clock: Clock) -> None:
     chat = ConsoleSession(app.core)
     yes = chat.push(CONSOLE_ID, "/forget")[0].all_buttons[0].action  # type: ignore[union-attr]
     clock.advance(hours=1)
-    assert "no longer current" in _texts(_press(chat, CONSOLE_ID, yes))
+    assert "no longer current" in texts(press(chat, CONSOLE_ID, yes))
     with app.uow_factory() as uow:
         assert uow.members.get(world.zid) is not None
 
 
 def test_forget_and_mydata_are_for_members_in_private(app: App) -> None:
     chat = ConsoleSession(app.core)
-    assert "not a member yet" in _texts(chat.push("stranger", "/forget"))
-    assert "no longer current" in _texts(_press(chat, "stranger", "fg:yes:0123456789abcdef"))
+    assert "not a member yet" in texts(chat.push("stranger", "/forget"))
+    assert "no longer current" in texts(press(chat, "stranger", "fg:yes:0123456789abcdef"))
 
 
 # --- retention ----------------------------------------------------------------------------------

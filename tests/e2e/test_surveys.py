@@ -16,17 +16,13 @@ from bot.audience import Audience
 from bot.due import run_due
 from bot.events import ButtonPressed, ChatRef
 from bot.members import Member, Role
-from bot.payload import from_json
 from bot.replies import File, Image, Reply, Text
 from bot.surveys.dispatch import open_survey
 from bot.surveys.model import Kind, Question, Survey
-from storage.models import OutboxRow, SurveyResponseRow
+from storage.models import SurveyResponseRow
 from storage.uow import SqlUnitOfWork
 from tests.conftest import Clock
-
-
-def _texts(replies: list[Reply]) -> str:
-    return "\n".join(r.text for r in replies if isinstance(r, Text))
+from tests.e2e.helpers import outbox, texts
 
 
 def _member(app: App, name: str, chapter: str = "lyon", lang: str = "en", *, role: Role | None = None) -> int:
@@ -77,21 +73,10 @@ def _survey(app: App, *, anonymous: bool = False, days: int = 7, chapters: tuple
         return survey.id
 
 
-def _outbox(app: App, key_part: str) -> dict[str, Text]:
-    with app.uow_factory() as uow:
-        assert isinstance(uow, SqlUnitOfWork)
-        rows = uow.session.scalars(select(OutboxRow).where(OutboxRow.dedupe_key.contains(key_part))).all()
-        found = {}
-        for row in rows:
-            reply = from_json(row.payload)
-            assert isinstance(reply, Text)
-            found[row.dedupe_key] = reply
-        return found
-
 
 def _open_invitation(chat: ConsoleSession, app: App, user: str, survey_id: int, member_id: int) -> list[Reply]:
     """What pressing [Start] on the invitation the relay delivered does."""
-    invitation = _outbox(app, f"survey:{survey_id}:invite:m{member_id}")[f"survey:{survey_id}:invite:m{member_id}"]
+    invitation = outbox(app, f"survey:{survey_id}:invite:m{member_id}")[f"survey:{survey_id}:invite:m{member_id}"]
     (start,) = invitation.all_buttons
     event = ButtonPressed(chat=ChatRef("console", user, True), user_id=user, display_name=user, action=start.action)
     return chat.send(user, event)
@@ -104,7 +89,7 @@ def _answer_all(chat: ConsoleSession, user: str, rating: str = "4", nps: str = "
     chat.push(user, "[Done]")
     chat.push(user, "[Skip ▶]")
     replies = chat.push(user, "[Yes]")
-    assert "Thank you! Your answers are saved." in _texts(replies)
+    assert "Thank you! Your answers are saved." in texts(replies)
 
 
 def test_invitations_go_to_the_audience_in_their_language(app: App) -> None:
@@ -112,7 +97,7 @@ def test_invitations_go_to_the_audience_in_their_language(app: App) -> None:
     marie = _member(app, "marie", lang="fr")
     _member(app, "hans", chapter="frankfurt", lang="de")
     survey_id = _survey(app)
-    invitations = _outbox(app, f"survey:{survey_id}:invite")
+    invitations = outbox(app, f"survey:{survey_id}:invite")
     assert set(invitations) == {f"survey:{survey_id}:invite:m{alice}", f"survey:{survey_id}:invite:m{marie}"}
     english = invitations[f"survey:{survey_id}:invite:m{alice}"]
     assert "📋 New survey: Autumn exchange" in english.text
@@ -127,20 +112,20 @@ def test_one_question_at_a_time_with_back_skip_and_progress(app: App) -> None:
     alice = _member(app, "alice")
     survey_id = _survey(app)
     chat = ConsoleSession(app.core)
-    first = _texts(_open_invitation(chat, app, "alice", survey_id, alice))
+    first = texts(_open_invitation(chat, app, "alice", survey_id, alice))
     assert "Autumn exchange — 5 questions." in first
     assert "Autumn exchange · 1/5" in first
-    assert "2/5" in _texts(chat.push("alice", "[3]"))
-    back = _texts(chat.push("alice", "[◀ Back]"))
+    assert "2/5" in texts(chat.push("alice", "[3]"))
+    back = texts(chat.push("alice", "[◀ Back]"))
     assert "1/5" in back and "Your answer so far: 3" in back
     chat.push("alice", "[5]")
     chat.push("alice", "10")  # a number typed for a scale counts too
     toggled = chat.push("alice", "[◻️ Music]")
     assert isinstance(toggled[-1], Text) and toggled[-1].replace
     assert "[✅ Music]" in " ".join(f"[{b.label}]" for b in toggled[-1].all_buttons)
-    assert "4/5" in _texts(chat.push("alice", "[Done]"))
-    assert "5/5" in _texts(chat.push("alice", "Great hosts, merci beaucoup pour tout !"))
-    assert "needs an answer" not in _texts(chat.push("alice", "[No]"))
+    assert "4/5" in texts(chat.push("alice", "[Done]"))
+    assert "5/5" in texts(chat.push("alice", "Great hosts, merci beaucoup pour tout !"))
+    assert "needs an answer" not in texts(chat.push("alice", "[No]"))
     with app.uow_factory() as uow:
         survey = uow.surveys.get(survey_id)
         assert survey is not None
@@ -161,14 +146,14 @@ def test_required_questions_cannot_be_skipped_and_stale_buttons_say_so(app: App)
     _open_invitation(chat, app, "alice", survey_id, alice)
     chat.push("alice", "[4]")
     chat.push("alice", "[9]")
-    assert "Choose at least one, then press Done." in _texts(chat.push("alice", "[Done]"))
-    assert "(optional)" not in _texts(chat.push("alice", "[◻️ Food]"))
-    assert "(optional)" in _texts(chat.push("alice", "[Done]"))
+    assert "Choose at least one, then press Done." in texts(chat.push("alice", "[Done]"))
+    assert "(optional)" not in texts(chat.push("alice", "[◻️ Food]"))
+    assert "(optional)" in texts(chat.push("alice", "[Done]"))
     last = chat.push("alice", "[Skip ▶]")
-    assert "5/5" in _texts(last)
+    assert "5/5" in texts(last)
     assert [b.label for b in last[-1].all_buttons] == ["Yes", "No", "◀ Back"]  # required: no Skip
     stale = chat.press("alice", "4", message=0)
-    assert "no longer current" in _texts(stale)
+    assert "no longer current" in texts(stale)
 
 
 def test_a_member_who_stops_resumes_where_they_left_off(app: App) -> None:
@@ -180,8 +165,8 @@ def test_a_member_who_stops_resumes_where_they_left_off(app: App) -> None:
     chat.push("alice", "[8]")
     chat.push("alice", "/profile")  # another dialog takes over the chat
     listing = chat.push("alice", "/surveys")
-    assert "Autumn exchange (started)" in _texts(listing)
-    resumed = _texts(chat.press("alice", "Autumn exchange"))
+    assert "Autumn exchange (started)" in texts(listing)
+    resumed = texts(chat.press("alice", "Autumn exchange"))
     assert "Welcome back! We continue at question 3." in resumed
     assert "3/5" in resumed
 
@@ -193,18 +178,18 @@ def test_one_response_per_member_and_no_answers_after_the_close(app: App, clock:
     chat = ConsoleSession(app.core)
     _open_invitation(chat, app, "alice", survey_id, alice)
     _answer_all(chat, "alice")
-    again = _texts(_open_invitation(chat, app, "alice", survey_id, alice))
+    again = texts(_open_invitation(chat, app, "alice", survey_id, alice))
     assert "You have already answered this survey" in again
     _open_invitation(chat, app, "bob", survey_id, bob)
     chat.push("bob", "[2]")
     clock.advance(days=3, seconds=1)
-    late = _texts(chat.push("bob", "[7]"))
+    late = texts(chat.push("bob", "[7]"))
     assert "This survey is closed" in late
     run_due(app.core.services, clock())
     with app.uow_factory() as uow:
         survey = uow.surveys.get(survey_id)
         assert survey is not None and survey.status.value == "closed"
-    assert "closed" in _texts(_open_invitation(chat, app, "bob", survey_id, bob))
+    assert "closed" in texts(_open_invitation(chat, app, "bob", survey_id, bob))
 
 
 def test_reminders_go_only_to_those_who_have_not_finished_and_never_twice(app: App, clock: Clock) -> None:
@@ -224,7 +209,7 @@ def test_reminders_go_only_to_those_who_have_not_finished_and_never_twice(app: A
     assert run_due(app.core.services, clock()).surveys.reminded == 0
     clock.advance(hours=12)
     assert run_due(app.core.services, clock()).surveys.reminded == 0
-    reminders = _outbox(app, f"survey:{survey_id}:remind")
+    reminders = outbox(app, f"survey:{survey_id}:remind")
     assert set(reminders) == {f"survey:{survey_id}:remind1:m{bob}", f"survey:{survey_id}:remind1:m{carol}"}
     assert "⏰ Reminder" in reminders[f"survey:{survey_id}:remind1:m{bob}"].text
 
@@ -247,10 +232,10 @@ def test_results_with_chart_csv_and_chapter_breakdown(app: App) -> None:
         _open_invitation(chat, app, user, survey_id, member_id)
         _answer_all(chat, user, rating=str(1 + index % 5), nps=str(index + 2))
     # The Lyon coordinator does not coordinate Frankfurt, which is in the audience.
-    refused = _texts(_coordinated_results(app, chat, survey_id))
+    refused = texts(_coordinated_results(app, chat, survey_id))
     assert f"There is no survey {survey_id} that you can see." in refused
     replies = chat.push("admin", f"/survey results {survey_id}")
-    text = _texts(replies)
+    text = texts(replies)
     assert "Invited 10 · started 8 · completed 8 · response rate 80%" in text  # the coordinators were invited too
     assert "mean 2.62 (8 answers)" in text  # ratings 1,2,3,4,5,1,2,3
     # NPS answers 2..9: promoters 9 (1), passives 7, 8 (2), detractors 2..6 (5): 12% - 62% = -50
@@ -287,7 +272,7 @@ def test_anonymous_survey_links_no_answer_to_a_member(app: App, clock: Clock) ->
     assert table[0][:2] == ["chapter", "completed"]
     names = {f"M{i}" for i in range(5)}
     assert not any(cell in names for row in table for cell in row)
-    text = _texts(chat.push("admin", f"/survey results {survey_id}"))
+    text = texts(chat.push("admin", f"/survey results {survey_id}"))
     assert "Anonymous: answers are not linked to members." in text
     clock.advance(days=8)
     run_due(app.core.services, clock())
@@ -300,11 +285,11 @@ def test_members_cannot_see_results_or_create_surveys(app: App) -> None:
     _member(app, "alice")
     survey_id = _survey(app)
     chat = ConsoleSession(app.core)
-    assert "This command is for coordinators." in _texts(chat.push("alice", f"/survey results {survey_id}"))
-    assert "This command is for coordinators." in _texts(chat.push("alice", "/survey new"))
+    assert "This command is for coordinators." in texts(chat.push("alice", f"/survey results {survey_id}"))
+    assert "This command is for coordinators." in texts(chat.push("alice", "/survey new"))
     chat_ref = ChatRef("console", "alice", True)
     forged = ButtonPressed(chat=chat_ref, user_id="alice", display_name="a", action="sv:start:999")
-    assert "There is no survey 999 for you." in _texts(chat.send("alice", forged))
+    assert "There is no survey 999 for you." in texts(chat.send("alice", forged))
 
 
 def test_guided_survey_in_chat(app: App) -> None:
@@ -328,7 +313,7 @@ def test_guided_survey_in_chat(app: App) -> None:
         "[in 7 days]",
     ]:
         chat.push("coord", line)
-    sent = _texts(chat.push("coord", "[Send]"))
+    sent = texts(chat.push("coord", "[Send]"))
     assert "is on its way to 2 members" in sent
     with app.uow_factory() as uow:
         (survey,) = uow.surveys.recent(1)
@@ -347,15 +332,15 @@ def test_anonymous_results_never_single_out_a_small_chapter(app: App) -> None:
     chat = ConsoleSession(app.core)
     _open_invitation(chat, app, "f0", survey_id, frank[1])
     _answer_all(chat, "f0", rating="1")
-    early = _texts(chat.push("admin", f"/survey results {survey_id}"))
+    early = texts(chat.push("admin", f"/survey results {survey_id}"))
     assert "The answers show once at least 5 members have completed this anonymous survey." in early
     assert "mean" not in early
-    assert "answers show once" in _texts(chat.push("admin", f"/survey export {survey_id}"))
+    assert "answers show once" in texts(chat.push("admin", f"/survey export {survey_id}"))
     for user, member_id in lyon:
         _open_invitation(chat, app, user, survey_id, member_id)
         _answer_all(chat, user, rating="5")
     replies = chat.push("admin", f"/survey results {survey_id}")
-    text = _texts(replies)
+    text = texts(replies)
     assert "mean 4.33 (6 answers)" in text
     # Frankfurt (1) is too small; showing Lyon's mean would give Frankfurt's away: both are hidden.
     assert "Frankfurt am Main: 1 invited; no figures, so that no group of fewer than 5 stands out" in text
@@ -372,17 +357,17 @@ def test_forged_numbers_and_control_characters_get_clear_answers(app: App) -> No
     chat = ConsoleSession(app.core)
     ref = ChatRef("console", "alice", True)
     for action in ("sv:start:99999999999999999999", "sv:start:²", "d:²:v:1", "d:99999999999999999999:v:1"):
-        answer = _texts(chat.send("alice", ButtonPressed(chat=ref, user_id="alice", display_name="a", action=action)))
+        answer = texts(chat.send("alice", ButtonPressed(chat=ref, user_id="alice", display_name="a", action=action)))
         assert "no longer current" in answer, action
     for command in ("/surveys 99999999999999999999", "/surveys ²"):
-        assert "Sorry" not in _texts(chat.push("alice", command)), command
+        assert "Sorry" not in texts(chat.push("alice", command)), command
     _open_invitation(chat, app, "alice", survey_id, alice)
-    assert "Please choose one of the buttons above" in _texts(chat.push("alice", "²"))  # no apology
+    assert "Please choose one of the buttons above" in texts(chat.push("alice", "²"))  # no apology
     chat.push("alice", "[4]")
     chat.push("alice", "[9]")
     chat.push("alice", "[◻️ Food]")
     chat.push("alice", "[Done]")
-    assert "5/5" in _texts(chat.push("alice", "fine\x00 thanks\x07"))
+    assert "5/5" in texts(chat.push("alice", "fine\x00 thanks\x07"))
     with app.uow_factory() as uow:
         survey = uow.surveys.get(survey_id)
         assert survey is not None
@@ -409,4 +394,4 @@ def test_a_survey_whose_close_passed_before_it_opened_closes_without_inviting(ap
     clock.advance(hours=3)  # the bot was down the whole time
     report = run_due(app.core.services, clock())
     assert (report.surveys.opened, report.surveys.closed) == (0, 1)
-    assert _outbox(app, f"survey:{survey.id}:") == {}
+    assert outbox(app, f"survey:{survey.id}:") == {}
