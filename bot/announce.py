@@ -119,11 +119,17 @@ def _scope_prompt(ctx: Context, state: DialogState) -> Text:
     return Text(ctx._("Who should receive it?"), rows(*buttons))
 
 
-def _scope_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    if value not in allowed_scopes(ctx):
-        return stay(Text(ctx._("You cannot announce to that audience.")))
-    state.data["scope"] = value
-    return advance("filter")
+def scope_step(following: str) -> Step:
+    """The step that asks which chapter (or every chapter, for admins) a message goes to;
+    shared by announcements and surveys."""
+
+    def chosen(ctx: Context, state: DialogState, value: str) -> Outcome:
+        if value not in allowed_scopes(ctx):
+            return stay(Text(ctx._("You cannot announce to that audience.")))
+        state.data["scope"] = value
+        return advance(following)
+
+    return Step(_scope_prompt, on_button=chosen)
 
 
 def _filter_prompt(ctx: Context, state: DialogState) -> Text:
@@ -285,7 +291,7 @@ ANNOUNCE = Dialog(
         "lang": Step(_lang_prompt, on_button=_lang_button),
         "text": Step(_text_prompt, on_text=_text_text),
         "more": Step(_more_prompt, on_button=_more_button),
-        "scope": Step(_scope_prompt, on_button=_scope_button),
+        "scope": scope_step("filter"),
         "filter": Step(_filter_prompt, on_button=_filter_button),
         "when": Step(_when_prompt, on_button=_when_button),
         "time": Step(_time_prompt, on_text=_time_text),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.announce import allowed_scopes
+from bot.announce import allowed_scopes, scope_step
 from bot.audience import Audience
 from bot.context import Context
 from bot.dialogs.engine import Dialog, Outcome, Step, advance, button, finish, stay
@@ -146,21 +146,6 @@ def _anonymous_button(ctx: Context, state: DialogState, value: str) -> Outcome:
     return advance("scope")
 
 
-def _scope_prompt(ctx: Context, state: DialogState) -> Text:
-    labels = {"*": ctx._("Every chapter")} | {c.code: c.name for c in ctx.network.chapters}
-    return Text(
-        ctx._("Who should receive it?"),
-        rows(*(button(state, labels[code], code) for code in allowed_scopes(ctx))),
-    )
-
-
-def _scope_button(ctx: Context, state: DialogState, value: str) -> Outcome:
-    if value not in allowed_scopes(ctx):
-        return stay(Text(ctx._("You cannot announce to that audience.")))
-    state.data["scope"] = value
-    return advance("closes")
-
-
 def _closes_prompt(ctx: Context, state: DialogState) -> Text:
     buttons = [button(state, ctx._("in {days} days", days=days), str(days)) for days in CLOSE_IN_DAYS]
     buttons.append(button(state, ctx._("when I close it"), "0"))
@@ -258,7 +243,7 @@ BUILDER = Dialog(
         "required": Step(_required_prompt, on_button=_required_button),
         "more": Step(_more_prompt, on_button=_more_button),
         "anonymous": Step(_anonymous_prompt, on_button=_anonymous_button),
-        "scope": Step(_scope_prompt, on_button=_scope_button),
+        "scope": scope_step("closes"),
         "closes": Step(_closes_prompt, on_button=_closes_button),
         "preview": Step(_preview_prompt, on_button=_preview_button),
     },
