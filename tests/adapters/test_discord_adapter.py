@@ -26,7 +26,7 @@ from bot.delivery import PacePolicy
 from bot.events import AnyEvent
 from bot.members import Identity, Member
 from bot.notices import DM_CLOSED, DM_SENT
-from bot.replies import Reply, Text
+from bot.replies import Button, Reply, Text
 from bot.surveys.dispatch import open_survey
 from bot.surveys.model import Kind, Question, Survey
 from config import Settings, load_settings
@@ -904,3 +904,60 @@ async def test_survey_invitation_in_the_channel_answered_in_dms_with_a_form_for_
     with services.uow_factory() as uow:
         assert survey.id is not None
         assert [(t.question, t.value) for t in uow.surveys.tallies(survey.id)] == [(0, 4), (1, None)]
+
+
+# ------------------------------------------------------------------------------------ 13. permissions
+
+
+def _slash_options(command: str, args: str) -> dict[str, Any]:
+    """A command line's arguments as the slash command's typed options, in the table's order."""
+    from bot.commands import BY_NAME
+
+    params = BY_NAME[command].params
+    words = args.split()
+    options: dict[str, Any] = {}
+    for n, param in enumerate(params):
+        if n >= len(words):
+            break
+        value = " ".join(words[n:]) if n == len(params) - 1 else words[n]
+        options[param.name] = int(value) if param.kind == "int" else value
+    return options
+
+
+async def test_the_whole_permission_table_through_discord(simcord_env: Env, engine: Engine) -> None:
+    """bot/permissions.py walked through discord.py under simcord: each privileged command as a
+    slash command with typed options, each button action forged as a component's custom_id,
+    by a plain member, a coordinator of another chapter and a revoked coordinator, in DMs:
+    refused, and no row of any table changes."""
+    from types import SimpleNamespace
+
+    from adapters.discord.render import message_kwargs
+    from bot.permissions import PRIVILEGES
+    from tests.e2e.test_permissions import PERSONAS, REFUSALS, refused_for, snapshot, world
+
+    bot = bot_of(simcord_env)
+    users = {name: simcord_env.create_user(name) for name in ("owner", "lea", "yui", *PERSONAS)}
+    services = bot.core.services  # world() needs only these parts of an App
+    app = SimpleNamespace(engine=engine, uow_factory=services.uow_factory, core=bot.core, network=services.network)
+    ids = world(app, "discord", {name: str(user.id) for name, user in users.items()})  # type: ignore[arg-type]
+    tried = 0
+    for privilege in PRIVILEGES:
+        for persona in refused_for(privilege):
+            user, before = users[persona], snapshot(app)  # type: ignore[arg-type]
+            action = privilege.action.format(**ids)
+            if privilege.kind == "button":
+                # Discord only delivers presses of buttons a message has: the button is put on a
+                # message the member can see, as a privileged button in a shared channel would be.
+                recipient = await bot.fetch_user(user.id)
+                await recipient.send(**message_kwargs(Text("A button", ((Button("Press", action),),))))
+                await simcord_env.settle()
+                result = await user.click(last_dm(user), label="Press")
+            else:
+                command, _, args = action[1:].partition(" ")
+                result = await user.slash(command, **_slash_options(command, args))
+            assert result.response is not None, (persona, action, result)
+            said = "\n".join(all_said(result))
+            assert any(refusal in said for refusal in REFUSALS), (persona, action, said)
+            assert snapshot(app) == before, (persona, action)  # type: ignore[arg-type]
+            tried += 1
+    assert tried == 71

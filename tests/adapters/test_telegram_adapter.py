@@ -614,3 +614,36 @@ async def test_forged_privileged_actions_through_telegram_are_refused(
         found = uow.meetups.get(meetup.id or 0)
         assert found is not None and found.status.value == "published"
     assert statuses(app) == before  # nothing queued for anyone
+
+
+async def test_the_whole_permission_table_through_telegram(fake: FakeTelegram, app: App, run_bot: RunBot) -> None:
+    """bot/permissions.py walked through the real python-telegram-bot: each privileged command
+    sent, each button action forged as callback data, by a plain member, a coordinator of
+    another chapter and a revoked coordinator: refused, and no row of any table changes."""
+    from bot.permissions import PRIVILEGES
+    from tests.e2e.test_permissions import PERSONAS, REFUSALS, TELEGRAM_IDS, refused_for, snapshot, world
+
+    ids = world(app, "telegram")
+    await run_bot()
+    queued = len(outbox_rows(app))
+    await settled(fake, app, queued)  # the survey invitation is delivered before anything is tried
+    users = {persona: fake.user(TELEGRAM_IDS[persona], persona, language_code="en") for persona in PERSONAS}
+    for user in users.values():
+        user.send("/help")
+        await fake.wait_for(lambda user=user: len(user.messages()) == 1)
+    tried = 0
+    for privilege in PRIVILEGES:
+        for persona in refused_for(privilege):
+            user, before = users[persona], snapshot(app)
+            count = len(user.messages())
+            action = privilege.action.format(**ids)
+            if privilege.kind == "button":
+                user.forge(action)
+            else:
+                user.send(action)
+            await fake.wait_for(lambda user=user, count=count: len(user.messages()) > count)
+            said = shown(user.messages()[-1])
+            assert any(refusal in said for refusal in REFUSALS), (persona, action, said)
+            assert snapshot(app) == before, (persona, action)
+            tried += 1
+    assert tried == 71

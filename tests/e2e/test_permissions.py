@@ -39,28 +39,35 @@ REFUSALS = (
 PERSONAS = ("plain", "other", "revoked")
 
 
-def _member(app: App, name: str, chapter: str, **fields: Any) -> int:
+#: The platform user ids of the people in world() on Telegram (console uses their names).
+TELEGRAM_IDS = {"owner": 6101, "lea": 6102, "yui": 6103, "plain": 6104, "other": 6105, "revoked": 6106}
+
+
+def _member(
+    app: App, name: str, chapter: str, platform: str = "console", user_ids: dict[str, str] | None = None, **fields: Any
+) -> int:
     with app.uow_factory() as uow:
         member = uow.members.add(
             Member(display_name=name.capitalize(), consent_at=app.core.services.clock(), home_chapter=chapter,
                    languages=["en"], preferred_language="en", **fields)
         )
         assert member.id is not None
-        uow.members.add_identity(member.id, "console", name)
+        user_id = (user_ids or {}).get(name) or (str(TELEGRAM_IDS[name]) if platform == "telegram" else name)
+        uow.members.add_identity(member.id, platform, user_id)
         uow.commit()
         return member.id
 
 
-def _world(app: App) -> dict[str, int]:
+def world(app: App, platform: str = "console", user_ids: dict[str, str] | None = None) -> dict[str, int]:
     """Lyon's objects, made by Lyon's coordinator; and the three who will try them."""
     now = app.core.services.clock()
     ids = {
-        "owner": _member(app, "owner", "lyon"),
-        "lea": _member(app, "lea", "lyon", is_mentee=True),
-        "yui": _member(app, "yui", "yokohama", is_mentor=True),
-        "plain": _member(app, "plain", "lyon"),
-        "other": _member(app, "other", "frankfurt"),
-        "revoked": _member(app, "revoked", "lyon"),
+        "owner": _member(app, "owner", "lyon", platform, user_ids),
+        "lea": _member(app, "lea", "lyon", platform, user_ids, is_mentee=True),
+        "yui": _member(app, "yui", "yokohama", platform, user_ids, is_mentor=True),
+        "plain": _member(app, "plain", "lyon", platform, user_ids),
+        "other": _member(app, "other", "frankfurt", platform, user_ids),
+        "revoked": _member(app, "revoked", "lyon", platform, user_ids),
     }
     with app.uow_factory() as uow:
         uow.members.grant(ids["owner"], Role.COORDINATOR, "lyon")
@@ -95,7 +102,7 @@ def _world(app: App) -> dict[str, int]:
     }
 
 
-def _snapshot(app: App) -> dict[str, list[str]]:
+def snapshot(app: App) -> dict[str, list[str]]:
     """Every row of every table, as text."""
     found: dict[str, list[str]] = {}
     with app.engine.connect() as connection:
@@ -105,7 +112,7 @@ def _snapshot(app: App) -> dict[str, list[str]]:
     return found
 
 
-def _refused_for(privilege: Privilege) -> tuple[str, ...]:
+def refused_for(privilege: Privilege) -> tuple[str, ...]:
     if privilege.needs == COORDINATOR_ANY or privilege.needs.startswith(COORDINATOR_ANY + " ("):
         return ("plain", "revoked")  # any coordinator may: the Frankfurt one too, for Frankfurt
     if privilege.action.startswith(("rsvp:", "mt:")):
@@ -126,15 +133,15 @@ def _try(chat: ConsoleSession, user: str, privilege: Privilege, ids: dict[str, i
 
 @pytest.mark.parametrize("privilege", PRIVILEGES, ids=lambda p: p.action)
 def test_every_privileged_action_is_refused_and_changes_nothing(app: App, privilege: Privilege) -> None:
-    ids = _world(app)
+    ids = world(app)
     chat = ConsoleSession(app.core)
-    for persona in _refused_for(privilege):
-        before = _snapshot(app)
+    for persona in refused_for(privilege):
+        before = snapshot(app)
         replies = _try(chat, persona, privilege, ids)
         said = "\n".join(r.text for r in replies if isinstance(r, Text))
         assert any(refusal in said for refusal in REFUSALS), (persona, privilege.action, said)
         assert "Sorry" not in said
-        assert _snapshot(app) == before, (persona, privilege.action)
+        assert snapshot(app) == before, (persona, privilege.action)
 
 
 def test_the_table_covers_every_command_that_needs_a_role() -> None:
@@ -145,7 +152,7 @@ def test_the_table_covers_every_command_that_needs_a_role() -> None:
 
 
 def test_admins_read_and_export_the_audit_log(app: App) -> None:
-    ids = _world(app)
+    ids = world(app)
     admin = _member(app, "root", "lyon")
     with app.uow_factory() as uow:
         uow.members.grant(admin, Role.ADMIN, None)
