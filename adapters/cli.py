@@ -24,6 +24,7 @@ from bot.surveys import admin as survey_admin
 from bot.surveys.definition import SurveyFileError, load_survey_file
 from config import ConfigError, Settings, load_settings
 from config.settings import CONFIG_DIR
+from storage.backup import BackupError, backup, restore
 from storage.migrate import upgrade
 
 DEMO_MEMBERS = CONFIG_DIR / "demo_members.csv"
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
     console.add_argument("--user", default="visitor", help="who you are in the console (default: visitor)")
     console.add_argument("--script", type=Path, help="replay a script of 'name: text' lines")
     console.add_argument("--locale", help="the locale hint the console sends, e.g. fr")
+    sub.add_parser("backup", help="copy the SQLite database to FILE (safe while the bot runs)").add_argument(
+        "file", type=Path
+    )
+    sub.add_parser(
+        "restore", help="replace the SQLite database with the backup FILE (stop the bot first)"
+    ).add_argument("file", type=Path)
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or upgrade the schema to the latest version")
     members = sub.add_parser("members", help="import or export members").add_subparsers(
@@ -85,6 +92,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command in ("backup", "restore"):
+        try:
+            if args.command == "backup":
+                backup(settings.database_url, args.file)
+            else:
+                restore(settings.database_url, args.file)
+                upgrade(settings.database_url)  # a backup from an older version is brought up to date
+        except BackupError as exc:
+            print(f"twinbot: {exc}", file=sys.stderr)
+            return 1
+        print(f"backed up to {args.file}" if args.command == "backup" else f"restored from {args.file}")
+        return 0
     if args.command == "db":
         upgrade(settings.database_url)
         print("database is at the latest schema")
@@ -181,8 +200,9 @@ def _surveys(app: App, args: argparse.Namespace) -> int:
             return 0
         if args.surveys_command == "export":
             try:
-                data = survey_admin.export(uow, app.network, args.id, app.network.default_language,
-                                           app.settings.network.survey_min_group)
+                data = survey_admin.export(
+                    uow, app.network, args.id, app.network.default_language, app.settings.network.survey_min_group
+                )
             except (survey_admin.SurveyNotFound, survey_admin.TooFewResponses) as exc:
                 print(f"twinbot: {exc}", file=sys.stderr)
                 return 1
@@ -202,8 +222,10 @@ def _surveys(app: App, args: argparse.Namespace) -> int:
             return 0
         survey, invited = survey_admin.load(uow, app.network, app.core.services.catalogs, survey, now)
         uow.commit()
-    when = f"{invited} members invited" if survey.opens_at is None or survey.opens_at <= now else (
-        f"opens at {survey.opens_at.isoformat(timespec='minutes')}"
+    when = (
+        f"{invited} members invited"
+        if survey.opens_at is None or survey.opens_at <= now
+        else (f"opens at {survey.opens_at.isoformat(timespec='minutes')}")
     )
     print(f"loaded survey {survey.id} ({len(survey.questions)} questions): {when}")
     return 0

@@ -234,3 +234,22 @@ def test_survey_file_load_list_and_export(env: dict[str, str], tmp_path: Path) -
     assert not out.exists()
     missing = twinbot(env, "surveys", "export", "99", str(out))
     assert missing.returncode == 1 and "there is no survey 99" in missing.stderr
+
+
+def test_backup_and_restore_of_the_sqlite_database(env: dict[str, str], tmp_path: Path) -> None:
+    assert twinbot(env, "members", "import", str(ROOT / "config" / "demo_members.csv")).returncode == 0
+    saved = tmp_path / "backup.db"
+    done = twinbot(env, "backup", str(saved))
+    assert done.returncode == 0 and saved.is_file(), done.stderr
+    assert "exists already" in twinbot(env, "backup", str(saved)).stderr  # never overwritten
+    (tmp_path / "data" / "bot.db").unlink()  # the database is lost
+    assert twinbot(env, "restore", str(saved)).returncode == 0
+    exported = tmp_path / "members.csv"
+    assert twinbot(env, "members", "export", str(exported)).returncode == 0
+    assert exported.read_text(encoding="utf-8").count("\n") == 1 + 5  # header and the five demo members
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database at all")
+    refused = twinbot(env, "restore", str(junk))
+    assert refused.returncode == 1 and "not a SQLite database" in refused.stderr
+    pg = {**env, "TWINBOT_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/test"}
+    assert "pg_dump" in twinbot(pg, "backup", str(tmp_path / "x.db")).stderr
