@@ -7,6 +7,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from bot.context import Services
 from bot.due import DueReport, run_due
@@ -81,21 +82,22 @@ def _schedules(services: Services) -> list[tuple[str, str, str]]:
         return uow.mentoring.schedules()
 
 
-async def match_round(scope: str) -> int:
-    """A coordinator's scheduled matching run for the mentees of ``scope`` (a chapter, or "*")."""
+async def _scheduled(what: str, run: Callable[[Services, str, datetime], int], scope: str) -> int:
+    """Run a coordinator's scheduled job in a worker thread; wake the relays if it queued."""
     runtime = _current()
-    created = await asyncio.to_thread(scheduled_match, runtime.services, scope, runtime.services.clock())
-    log.info("matching run in %s: %s mentorships", scope, created)
-    if created:
+    made = await asyncio.to_thread(run, runtime.services, scope, runtime.services.clock())
+    log.info("%s in %s: %s", what, scope, made)
+    if made:
         runtime.wake_relays()
-    return created
+    return made
+
+
+async def match_round(scope: str) -> int:
+    """A coordinator's scheduled matching run for the mentees of ``scope`` (a chapter, or "*");
+    returns the mentorships made."""
+    return await _scheduled("matching run", scheduled_match, scope)
 
 
 async def coffee_round(scope: str) -> int:
-    """A coordinator's scheduled coffee round for ``scope`` (a chapter, or "*")."""
-    runtime = _current()
-    groups = await asyncio.to_thread(scheduled_round, runtime.services, scope, runtime.services.clock())
-    log.info("coffee round in %s: %s groups", scope, groups)
-    if groups:
-        runtime.wake_relays()
-    return groups
+    """A coordinator's scheduled coffee round for ``scope`` (a chapter, or "*"); returns the groups."""
+    return await _scheduled("coffee round", scheduled_round, scope)

@@ -14,7 +14,8 @@ from bot.broadcast import member_language
 from bot.context import Context, Services
 from bot.i18n import Catalogs, language_name
 from bot.ids import parse_id
-from bot.members import Member, Role
+from bot.members import Member
+from bot.mentoring import schedules
 from bot.mentoring.intros import contact, send
 from bot.mentoring.model import CoffeeRound
 from bot.network import Network
@@ -24,14 +25,13 @@ from bot.replies import Button, Reply, Text, rows
 log = logging.getLogger(__name__)
 
 ACTION_PREFIX = "cf"
-ALL = "*"
+ALL = schedules.ALL
 #: Nobody meets the same person again within this many rounds of the same scope.
 NO_REPEAT_ROUNDS = 4
 FOLLOW_UP_AFTER = timedelta(days=7)
 #: A round right after another in the same scope is not run (a double press, a schedule and a
 #: coordinator at the same time).
 MIN_GAP = timedelta(hours=1)
-MAX_CRON = 100
 
 
 def pair_up(members: list[Member], recent: set[frozenset[int]], seed: int) -> tuple[list[list[int]], list[int]]:
@@ -187,12 +187,6 @@ def on_button(ctx: Context, value: str) -> list[Reply]:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def _scope_allowed(ctx: Context, scope: str) -> bool:
-    if scope == ALL:
-        return ctx.has_role(Role.ADMIN)
-    return ctx.network.chapter(scope) is not None and ctx.has_role(Role.COORDINATOR, scope)
-
-
 USAGE = "/coffee on, /coffee off; /coffee round CHAPTER, /coffee schedule CHAPTER CRON, /coffee schedule CHAPTER off"
 
 
@@ -211,8 +205,8 @@ def command(ctx: Context, args: str) -> list[Reply]:
     if verb not in ("round", "schedule"):
         return [Text(ctx._("Use {usage}.", usage=USAGE))]
     scope_word, _, spec = rest.strip().partition(" ")
-    scope = ALL if scope_word.lower() == "all" else scope_word.lower()
-    if not _scope_allowed(ctx, scope):
+    scope = schedules.scope_of(scope_word)
+    if not schedules.may_schedule(ctx, scope):
         return [Text(ctx._("This command is for coordinators."))]
     if verb == "round":
         latest = ctx.uow.mentoring.recent_rounds(scope, 1)
@@ -233,33 +227,17 @@ def _scope_name(ctx: Context, scope: str) -> str:
 
 
 def _schedule(ctx: Context, scope: str, spec: str) -> list[Reply]:
-    if spec.lower() == "off":
-        ctx.uow.mentoring.clear_schedule(scope)
-        ctx.uow.audit.record(
-            ctx.member.id if ctx.member else None, "coffee.unschedule", {"scope": scope}, None, ctx.now()
-        )
-        return [Text(ctx._("The coffee rounds of {scope} are no longer scheduled.", scope=_scope_name(ctx, scope)))]
-    chapter = ctx.network.chapter(scope)
-    zone = chapter.time_zone if chapter else (ctx.member.time_zone if ctx.member and ctx.member.time_zone else "UTC")
-    if len(spec) > MAX_CRON or ctx.services.check_cron(spec, zone) is not None:
-        hint = ctx._(
-            "That schedule does not work. Write it like {example} (minute hour day month weekday).",
-            example="0 9 * * mon",
-        )
-        return [Text(hint)]
-    ctx.uow.mentoring.set_schedule(scope, spec, zone)
-    details = {"scope": scope, "cron": spec, "time_zone": zone}
-    ctx.uow.audit.record(ctx.member.id if ctx.member else None, "coffee.schedule", details, None, ctx.now())
-    return [
-        Text(
-            ctx._(
-                "Coffee rounds of {scope} now run at “{cron}” ({zone}).",
-                scope=_scope_name(ctx, scope),
-                cron=spec,
-                zone=zone,
-            )
-        )
-    ]
+    zone = ctx.member.time_zone if ctx.member and ctx.member.time_zone else "UTC"
+    change = schedules.set_or_clear(ctx, scope, scope, spec, action="coffee", example="0 9 * * mon", default_zone=zone)
+    if isinstance(change, Text):
+        return [change]
+    name = _scope_name(ctx, scope)
+    if change.cleared:
+        return [Text(ctx._("The coffee rounds of {scope} are no longer scheduled.", scope=name))]
+    done = ctx._(
+        "Coffee rounds of {scope} now run at “{cron}” ({zone}).", scope=name, cron=change.cron, zone=change.zone
+    )
+    return [Text(done)]
 
 
 def scheduled_round(services: Services, scope: str, now: datetime) -> int:

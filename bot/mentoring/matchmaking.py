@@ -9,6 +9,7 @@ from bot.context import Context, Services
 from bot.i18n import N_, Catalogs
 from bot.ids import parse_id
 from bot.members import Member, Role
+from bot.mentoring import schedules
 from bot.mentoring.intros import introduce, reason_text
 from bot.mentoring.matching import MatchResult, MenteeCandidate, MentorCandidate, Proposal, Rules, Weights, match
 from bot.mentoring.model import MatchRun, Mentorship
@@ -253,37 +254,22 @@ def scheduled_match(services: Services, scope: str, now: datetime) -> int:
 def _schedule(ctx: Context, rest: str) -> list[Reply]:
     """``/match schedule CHAPTER CRON`` (or ``off``): matching runs on their own."""
     word, _, spec = rest.strip().partition(" ")
-    scope = "*" if word.lower() == "all" else word.lower()
-    chapter = ctx.network.chapter(scope)
-    allowed = (
-        ctx.has_role(Role.ADMIN) if scope == "*" else chapter is not None and ctx.has_role(Role.COORDINATOR, scope)
-    )
-    if not allowed:
+    scope = schedules.scope_of(word)
+    if not schedules.may_schedule(ctx, scope):
         return [Text(ctx._("This command is for coordinators."))]
-    key = f"match:{scope}"
-    actor = ctx.member.id if ctx.member else None
-    if spec.strip().lower() == "off":
-        ctx.uow.mentoring.clear_schedule(key)
-        ctx.uow.audit.record(actor, "match.unschedule", {"scope": scope}, None, ctx.now())
+    change = schedules.set_or_clear(
+        ctx, f"match:{scope}", scope, spec, action="match", example="0 9 1 * *", default_zone="UTC"
+    )
+    if isinstance(change, Text):
+        return [change]
+    if change.cleared:
         return [Text(ctx._("Matching runs are no longer scheduled."))]
-    zone = chapter.time_zone if chapter else "UTC"
-    spec = spec.strip()
-    if not spec or len(spec) > 100 or ctx.services.check_cron(spec, zone) is not None:
-        hint = ctx._(
-            "That schedule does not work. Write it like {example} (minute hour day month weekday).", example="0 9 1 * *"
-        )
-        return [Text(hint)]
-    ctx.uow.mentoring.set_schedule(key, spec, zone)
-    ctx.uow.audit.record(actor, "match.schedule", {"scope": scope, "cron": spec, "time_zone": zone}, None, ctx.now())
-    return [
-        Text(
-            ctx._(
-                "Matching now runs on its own at “{cron}” ({zone}); new pairs are introduced at once.",
-                cron=spec,
-                zone=zone,
-            )
-        )
-    ]
+    done = ctx._(
+        "Matching now runs on its own at “{cron}” ({zone}); new pairs are introduced at once.",
+        cron=change.cron,
+        zone=change.zone,
+    )
+    return [Text(done)]
 
 
 def command(ctx: Context, args: str) -> list[Reply]:
