@@ -7,8 +7,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
 
 from bot.context import Services
 from bot.core import Core
@@ -18,6 +20,7 @@ from bot.meetups.model import MeetupPolicy
 from bot.network import Network
 from bot.ports import UnitOfWork
 from bot.surveys.definition import SurveyFileError, load_survey_file
+from bot.telemetry import NO_TELEMETRY, Telemetry
 from config import ConfigError, Settings
 from config.settings import CONFIG_DIR
 from jobs.scheduler import cron_problem
@@ -77,17 +80,32 @@ def _meetup_policy(settings: Settings, network: Network, now: datetime) -> Meetu
     )
 
 
+def pool_options(settings: Settings) -> dict[str, Any]:
+    """The configured connection pool, for a server database (SQLite keeps its defaults)."""
+    if make_url(settings.database_url).get_backend_name() == "sqlite":
+        return {}
+    pool = settings.database_pool
+    return {
+        "pool_size": pool.size,
+        "max_overflow": pool.max_overflow,
+        "pool_timeout": pool.timeout,
+        "pool_recycle": pool.recycle,
+        "pool_pre_ping": pool.pre_ping,
+    }
+
+
 def bootstrap(
     settings: Settings,
     *,
     clock: Callable[[], datetime] = utcnow,
     migrate: bool = True,
     catalogs: Catalogs | None = None,
+    telemetry: Telemetry = NO_TELEMETRY,
 ) -> App:
     """Migrate the database (unless told not to) and wire the core to it."""
     if migrate:
         upgrade(settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, **pool_options(settings))
     session_factory = make_session_factory(engine)
     network = settings.network_model()
     catalogs = catalogs or Catalogs()
@@ -97,8 +115,10 @@ def bootstrap(
 
     wakeup = Wakeup()
 
+    postgres = engine.dialect.name == "postgresql"
+
     def uow_factory() -> UnitOfWork:
-        return SqlUnitOfWork(session_factory, after_commit=wakeup.notify)
+        return SqlUnitOfWork(session_factory, after_commit=wakeup.notify, notify=postgres)
 
     services = Services(
         network=network,
@@ -116,6 +136,7 @@ def bootstrap(
         flood_limit=settings.network.flood_limit,
         flood_seconds=settings.network.flood_seconds,
         announcements_per_day=settings.network.announcements_per_day,
+        telemetry=telemetry,
     )
     return App(
         settings=settings,

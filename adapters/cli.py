@@ -12,20 +12,23 @@ from pathlib import Path
 from pydantic_settings import SettingsError
 
 from adapters import logs
-from adapters.app import serve
+from adapters.app import ROLES, serve
 from adapters.bootstrap import App, bootstrap
 from adapters.console.runner import run_interactive, run_script
 from adapters.console.session import ConsoleSession
+from adapters.ops.health import health_command
+from adapters.ops.metrics import PrometheusTelemetry
 from bot import member_admin
 from bot.demo import seed_demo
 from bot.member_csv import CsvProblems
 from bot.members import Role
 from bot.surveys import admin as survey_admin
 from bot.surveys.definition import SurveyFileError, load_survey_file
+from bot.telemetry import NO_TELEMETRY
 from config import ConfigError, Settings, load_settings
 from config.settings import CONFIG_DIR
 from storage.backup import BackupError, backup, restore
-from storage.migrate import upgrade
+from storage.migrate import SchemaOutOfDate, require_head, upgrade
 
 DEMO_MEMBERS = CONFIG_DIR / "demo_members.csv"
 
@@ -33,7 +36,14 @@ DEMO_MEMBERS = CONFIG_DIR / "demo_members.csv"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twinbot", description="A chat assistant for twinning networks.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("run", help="start the configured adapters (the console when no token is set)")
+    run = sub.add_parser("run", help="start the configured adapters (the console when no token is set)")
+    run.add_argument(
+        "--role",
+        choices=["all", *ROLES],
+        default="all",
+        help="what this process does (default: all). Several processes share one PostgreSQL database: "
+        "adapters and relays scale out, one scheduler leads and the others stand by",
+    )
     console = sub.add_parser("console", help="chat with the bot in this terminal")
     console.add_argument("--user", default="visitor", help="who you are in the console (default: visitor)")
     console.add_argument("--script", type=Path, help="replay a script of 'name: text' lines")
@@ -46,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
     ).add_argument("file", type=Path)
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     db.add_parser("upgrade", help="create or upgrade the schema to the latest version")
+    health = sub.add_parser("health", help="check the deployment (exit code 0 when healthy, 1 when not)")
+    health.add_argument("--url", help="ask a running process instead, e.g. http://127.0.0.1:9100 (its /healthz)")
     members = sub.add_parser("members", help="import or export members").add_subparsers(
         dest="members_command", required=True
     )
@@ -80,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
     secrets += [settings.telegram_webhook_secret.get_secret_value()] if settings.telegram_webhook_secret else []
-    logs.configure(settings.log_level, secrets)
+    logs.configure(settings.log_level, secrets, fmt=settings.log_format)
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:
@@ -104,11 +116,25 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return 1
         print(f"backed up to {args.file}" if args.command == "backup" else f"restored from {args.file}")
         return 0
+    if args.command == "health":
+        return health_command(settings, args.url, sys.stdout)
     if args.command == "db":
         upgrade(settings.database_url)
         print("database is at the latest schema")
         return 0
-    app = bootstrap(settings)
+    if args.command == "run" and args.role != "all":
+        return _run_role(settings, frozenset({args.role}))
+    migrate = args.command != "run" or settings.migrate_on_start
+    if not migrate:
+        try:
+            require_head(settings.database_url)
+        except SchemaOutOfDate as exc:
+            print(f"twinbot: {exc}", file=sys.stderr)
+            return 2
+    telemetry = _telemetry(settings, "all") if args.command == "run" else None
+    app = bootstrap(settings, migrate=migrate, telemetry=telemetry or NO_TELEMETRY)
+    if telemetry is not None:
+        telemetry.watch_outbox(app.engine)
     try:
         if args.command == "run":
             return _run(app)
@@ -120,11 +146,42 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
             return _surveys(app, args)
         return _grant(app, Role(args.role), args.member, args.chapter)
     finally:
+        if telemetry is not None:
+            telemetry.close()
         app.close()
+
+
+def _telemetry(settings: Settings, role: str) -> PrometheusTelemetry | None:
+    """Metrics for /metrics when the health endpoint is configured."""
+    return PrometheusTelemetry(role=role) if settings.health_listen else None
 
 
 def _run(app: App) -> int:
     return asyncio.run(_run_async(app))
+
+
+def _run_role(settings: Settings, roles: frozenset[str]) -> int:
+    """One role of a deployment: never migrates (``twinbot db upgrade`` does, once), never
+    seeds the demo, never opens the console."""
+    try:
+        require_head(settings.database_url)
+    except SchemaOutOfDate as exc:
+        print(f"twinbot: {exc}", file=sys.stderr)
+        return 2
+    if "adapters" in roles and not (settings.telegram_token or settings.discord_token):
+        print("twinbot: --role adapters needs TWINBOT_TELEGRAM_TOKEN or TWINBOT_DISCORD_TOKEN", file=sys.stderr)
+        return 2
+    telemetry = _telemetry(settings, ",".join(sorted(roles)))
+    app = bootstrap(settings, migrate=False, telemetry=telemetry or NO_TELEMETRY)
+    if telemetry is not None:
+        telemetry.watch_outbox(app.engine)
+    try:
+        print(f"twinbot is running as {', '.join(sorted(roles))}; stop it with Ctrl-C.", flush=True)
+        return asyncio.run(serve(app, None, roles=roles))
+    finally:
+        if telemetry is not None:
+            telemetry.close()
+        app.close()
 
 
 async def _run_async(app: App) -> int:

@@ -14,6 +14,7 @@ from bot.meetups.model import MeetupPolicy
 from bot.members import Member, Role, RoleGrant
 from bot.network import Network
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.telemetry import NO_TELEMETRY, Telemetry
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Services:
     #: Why a cron schedule (and time zone) will not do, or None; the scheduler's own rules,
     #: passed in by bootstrap() so the core needs no scheduler.
     check_cron: Callable[[str, str], str | None] = field(default=lambda cron, zone: None)
+    #: Where the core reports what it did (updates handled, matching runs); nothing by default.
+    telemetry: Telemetry = NO_TELEMETRY
 
 
 @dataclass

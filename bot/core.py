@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Literal
 
-from bot import announce, language_menu, onboarding, privacy, profile
+from bot import announce, language_menu, log_context, onboarding, privacy, profile
 from bot.clean_text import clean_event
 from bot.commands import BY_NAME, COMMANDS, Command, allowed
 from bot.context import Context, Services
@@ -29,6 +30,8 @@ from bot.surveys import answering, builder
 log = logging.getLogger(__name__)
 
 ButtonHandler = Callable[[Context, str], list[Reply]]
+#: How an event ended, for the telemetry.
+Outcome = Literal["ok", "error", "flood"]
 
 FLOOD = N_("You are sending a lot very quickly. Please wait a few seconds, then try again.")
 
@@ -48,6 +51,7 @@ class Core:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.flood = FloodGate(services.flood_limit, services.flood_seconds)
+        self._telemetry_failed = False
         self.dialogs = DialogEngine(
             [
                 onboarding.ONBOARDING,
@@ -73,21 +77,37 @@ class Core:
         }
 
     def handle(self, event: AnyEvent) -> list[Reply]:
-        """Handle one event; never raises: a failure rolls back and says sorry."""
+        """Handle one event; never raises: a failure rolls back and says sorry.
+
+        While it runs, log lines carry the sender's member id (bot/log_context.py); once it is
+        done, the telemetry counts the event as "ok", "flood" or "error"."""
         event = clean_event(event)
+        with log_context.serving():
+            replies, outcome = self._handle(event)
+        try:
+            self.services.telemetry.update_handled(event.chat.platform, outcome)
+        except Exception:  # telemetry must never cost a member their reply
+            if not self._telemetry_failed:
+                self._telemetry_failed = True
+                log.warning("telemetry failed; the bot goes on without it (logged once)", exc_info=True)
+        return replies
+
+    def _handle(self, event: AnyEvent) -> tuple[list[Reply], Outcome]:
+        """The replies to ``event`` and the outcome for the telemetry."""
         verdict = self.flood.check((event.chat.platform, event.user_id), self.services.clock())
         if verdict is Verdict.DROP:
-            return []
+            return [], "flood"
         if verdict is Verdict.WARN:
             try:
-                return [Text(self.translate_for(event, FLOOD))]
+                return [Text(self.translate_for(event, FLOOD))], "flood"
             except Exception:
-                return [Text(FLOOD)]
+                return [Text(FLOOD)], "flood"
         lang = self.services.network.default_language
         try:
             with self.services.uow_factory() as uow:
                 member = uow.members.by_identity(event.chat.platform, event.user_id)
                 if member is not None and member.id is not None:
+                    log_context.bind(member.id)
                     uow.members.touch(member.id, self.services.clock())  # "last seen", for retention
                 state = uow.dialogs.get(event.chat)
                 lang = self._language(uow, event, member, state)
@@ -102,7 +122,7 @@ class Core:
                 )
                 replies = self._dispatch(ctx, self.dialogs.active(state))
                 uow.commit()
-                return replies
+                return replies, "ok"
         except Exception:
             log.exception(
                 "failed to handle %s from %s user %s in chat %s",
@@ -111,7 +131,7 @@ class Core:
                 event.user_id,
                 event.chat.chat_id,
             )
-            return [Text(self.services.catalogs.translator(lang)(SORRY))]
+            return [Text(self.services.catalogs.translator(lang)(SORRY))], "error"
 
     # --- language -----------------------------------------------------------------------
 

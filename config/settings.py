@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
@@ -98,6 +98,18 @@ class NetworkSettings(BaseModel):
         return self
 
 
+class PoolSettings(BaseModel):
+    """The connection pool of each process (PostgreSQL; SQLite needs none). Every process
+    holds up to ``size + max_overflow`` connections: keep the sum over all processes under
+    the server's ``max_connections``."""
+
+    size: int = Field(default=5, ge=1, le=200)
+    max_overflow: int = Field(default=10, ge=0, le=500)
+    timeout: float = Field(default=30.0, gt=0, le=600)  # seconds to wait for a free connection
+    recycle: int = Field(default=1800, ge=-1)  # seconds before a connection is replaced; -1: never
+    pre_ping: bool = True  # test a connection before use (survives a database restart)
+
+
 def _check_codes(value: list[str]) -> list[str]:
     import re
 
@@ -125,8 +137,34 @@ class Settings(BaseSettings):
     discord_token: SecretStr | None = None
     discord_messages_per_second: int = Field(default=5, gt=0, le=50)  # relay pace; a new DM costs 2 requests
     discord_guild_id: int | None = None  # the network's server: commands sync there; roles map there only
+    #: Discord sharding (discord.py's AutoShardedBot): on with any of these. Without a count,
+    #: Discord recommends one; with ``discord_shard_ids`` this process runs only those shards.
+    discord_sharded: bool = False
+    discord_shard_count: int | None = Field(default=None, ge=1, le=10_000)
+    discord_shard_ids: list[int] | None = None
+    database_pool: PoolSettings = Field(default_factory=PoolSettings)
+    #: ``twinbot run`` upgrades the schema first when it runs every role (``--role all``);
+    #: processes of one role never do (run ``twinbot db upgrade`` once before starting them).
+    migrate_on_start: bool = True
+    #: "host:port" for the HTTP endpoints /healthz and /metrics (Prometheus); none by default.
+    health_listen: str | None = Field(default=None, pattern=r"^[^:]+:\d{1,5}$")
+    log_format: Literal["text", "json"] = "text"
     network: NetworkSettings = Field(default_factory=NetworkSettings)
     chapters: list[ChapterSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        ids = self.discord_shard_ids
+        if ids is not None:
+            if self.discord_shard_count is None:
+                raise ValueError("discord_shard_ids needs discord_shard_count (the total over all processes)")
+            if not ids or any(not 0 <= i < self.discord_shard_count for i in ids) or len(set(ids)) != len(ids):
+                raise ValueError(f"discord_shard_ids must be distinct numbers from 0 to {self.discord_shard_count - 1}")
+        return self
+
+    @property
+    def discord_sharding(self) -> bool:
+        return self.discord_sharded or self.discord_shard_count is not None or self.discord_shard_ids is not None
 
     @model_validator(mode="after")
     def _consistent_chapters(self) -> Settings:

@@ -30,6 +30,7 @@ from bot.delivery import (
     Unreachable,
 )
 from bot.payload import from_json
+from bot.telemetry import NO_TELEMETRY, Telemetry
 from jobs.clock import Clock
 from jobs.pacing import Pacer
 from storage.outbox_store import LEASE, Claimed, OutboxStore
@@ -58,6 +59,7 @@ class Relay:
         settings: RelaySettings | None = None,
         *,
         rng: random.Random | None = None,
+        telemetry: Telemetry = NO_TELEMETRY,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -66,6 +68,7 @@ class Relay:
         self.settings = settings or RelaySettings()
         self.platform = sender.platform
         self._rng = rng or random.Random()
+        self._telemetry = telemetry
         self._wake = asyncio.Event()
         self.outcomes: dict[str, int] = {}
         # One thread for this relay's database work: its calls queue there instead of
@@ -228,3 +231,4 @@ class Relay:
 
     def _record(self, outcome: str) -> None:
         self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
+        self._telemetry.message_outcome(self.platform, str(outcome))

@@ -12,11 +12,14 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from apscheduler.events import EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.job import Job
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from sqlalchemy import Engine
+
+from bot.telemetry import NO_TELEMETRY, Telemetry
 
 DUE_SCAN = "twinbot.due_scan"
 JOB_TABLE = "apscheduler_jobs"
@@ -29,6 +32,24 @@ def make_scheduler(engine: Engine) -> AsyncIOScheduler:
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 600},
         timezone=ZoneInfo("UTC"),
     )
+
+
+def start_scheduler(
+    engine: Engine, telemetry: Telemetry = NO_TELEMETRY, due_scan_seconds: float = 30.0
+) -> AsyncIOScheduler:
+    """The leader's scheduler, started in the running loop with the due scan installed.
+    Runs that came too late to be made up for are counted as missed."""
+    scheduler = make_scheduler(engine)
+
+    def missed(event: JobExecutionEvent) -> None:
+        job = scheduler.get_job(event.job_id)
+        name = job.func_ref.rpartition(":")[2] if job is not None else event.job_id.partition(":")[0]
+        telemetry.job_run(name, "missed", None)
+
+    scheduler.add_listener(missed, EVENT_JOB_MISSED)
+    scheduler.start()
+    install_due_scan(scheduler, due_scan_seconds)
+    return scheduler
 
 
 def install_due_scan(scheduler: AsyncIOScheduler, seconds: float = 30.0) -> Job:

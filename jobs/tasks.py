@@ -4,15 +4,22 @@ so these find the running bot through ``bind()``, which the wiring calls once at
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
-from collections.abc import Callable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import ParamSpec, TypeVar
 
 from bot.context import Services
 from bot.due import DueReport, run_due
 from bot.mentoring.coffee import scheduled_round
 from bot.mentoring.matchmaking import scheduled_match
+from bot.telemetry import NO_TELEMETRY
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +47,25 @@ def _current() -> Runtime:
     return _runtime
 
 
+def _observed(job: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Count the job's runs and time them (telemetry: "ok" or "error")."""
+
+    @functools.wraps(job)
+    async def observed(*args: P.args, **kwargs: P.kwargs) -> R:
+        telemetry = _runtime.services.telemetry if _runtime is not None else NO_TELEMETRY
+        started = time.perf_counter()
+        try:
+            result = await job(*args, **kwargs)
+        except BaseException:
+            telemetry.job_run(job.__name__, "error", time.perf_counter() - started)
+            raise
+        telemetry.job_run(job.__name__, "ok", time.perf_counter() - started)
+        return result
+
+    return observed
+
+
+@_observed
 async def due_scan() -> DueReport:
     """Queue what is due. The database work runs in a thread, in short transactions, so the
     event loop (and the adapters on it) never waits for a large batch."""
@@ -92,12 +118,14 @@ async def _scheduled(what: str, run: Callable[[Services, str, datetime], int], s
     return made
 
 
+@_observed
 async def match_round(scope: str) -> int:
     """A coordinator's scheduled matching run for the mentees of ``scope`` (a chapter, or "*");
     returns the mentorships made."""
     return await _scheduled("matching run", scheduled_match, scope)
 
 
+@_observed
 async def coffee_round(scope: str) -> int:
     """A coordinator's scheduled coffee round for ``scope`` (a chapter, or "*"); returns the groups."""
     return await _scheduled("coffee round", scheduled_round, scope)

@@ -7,6 +7,8 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine
@@ -25,9 +27,54 @@ def alembic_config(url: str) -> Config:
     return config
 
 
+#: The PostgreSQL advisory lock held while migrating ("twinmig\0" as a big-endian bigint).
+MIGRATION_LOCK_KEY = int.from_bytes(b"twinmig\0", "big")
+
+
 def upgrade(url: str, revision: str = "head") -> None:
-    """Bring the database at ``url`` up to ``revision``; doing it again changes nothing."""
-    command.upgrade(alembic_config(url), revision)
+    """Bring the database at ``url`` up to ``revision``; doing it again changes nothing.
+
+    On PostgreSQL, upgrades take turns under an advisory lock: started from several
+    processes at once, one migrates and the others, once it is done, find nothing to do.
+    """
+    config = alembic_config(url)
+    engine = make_engine(url, poolclass=NullPool)
+    try:
+        if engine.dialect.name != "postgresql":
+            command.upgrade(config, revision)
+            return
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()  # a session lock: it outlives the transaction that took it
+            try:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+                connection.commit()
+            finally:
+                connection.rollback()
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                connection.commit()
+    finally:
+        engine.dispose()
+
+
+class SchemaOutOfDate(Exception):
+    """The database is not at the schema this version of twinbot needs."""
+
+
+def head() -> str | None:
+    """The latest migration this version of twinbot ships."""
+    return ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
+
+
+def require_head(url: str) -> None:
+    """Raise SchemaOutOfDate unless the database at ``url`` is at the latest migration."""
+    at, latest = current(url), head()
+    if at != latest:
+        raise SchemaOutOfDate(
+            f"the database schema is at {at or 'nothing (empty database)'}, this version needs {latest}: "
+            "run `twinbot db upgrade` once, then start the workers"
+        )
 
 
 def downgrade(url: str, revision: str) -> None:

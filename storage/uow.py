@@ -6,6 +6,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Self
 
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from storage.repositories import (
@@ -23,6 +24,10 @@ from storage.repositories.meetups import SqlMeetupRepository
 from storage.repositories.mentoring import SqlMentoringRepository
 from storage.repositories.privacy import SqlPrivacyRepository
 from storage.repositories.surveys import SqlSurveyRepository
+
+#: The PostgreSQL channel on which a commit that queued outbox rows names their platform.
+OUTBOX_CHANNEL = "twinbot_outbox"
+_NOTIFY = text("SELECT pg_notify(:channel, :platform)")
 
 
 class SqlUnitOfWork:
@@ -47,11 +52,16 @@ class SqlUnitOfWork:
         self,
         session_factory: sessionmaker[Session],
         after_commit: Callable[[set[str]], None] | None = None,
+        *,
+        notify: bool = False,
     ) -> None:
         """``after_commit`` is called with the platforms a commit queued outbox rows for,
-        so their relays wake at once instead of at their next tick."""
+        so their relays wake at once instead of at their next tick. With ``notify``
+        (PostgreSQL), the commit also sends NOTIFY on OUTBOX_CHANNEL for each of them: relays
+        in other processes wake too."""
         self._session_factory = session_factory
         self._after_commit = after_commit
+        self._notify = notify
         self._session: Session | None = None
 
     @property
@@ -97,6 +107,9 @@ class SqlUnitOfWork:
             session.close()
 
     def commit(self) -> None:
+        if self._notify:
+            for platform in sorted(self.outbox.platforms):  # delivered when (and if) the commit succeeds
+                self.session.execute(_NOTIFY, {"channel": OUTBOX_CHANNEL, "platform": platform})
         self.session.commit()
         queued, self.outbox.platforms = self.outbox.platforms, set()
         if queued and self._after_commit is not None:

@@ -3,11 +3,11 @@ library is always the top-level ``discord``, never shadowed."""
 
 from __future__ import annotations
 
-from adapters.discord.client import DiscordAdapter, TwinBot
+from adapters.discord.client import DiscordAdapter, ShardedTwinBot, TwinBot, make_twinbot
 from adapters.discord.sender import DiscordSender
 from config import Settings, load_settings
 
-__all__ = ["DiscordAdapter", "DiscordSender", "TwinBot", "create_discord_bot"]
+__all__ = ["DiscordAdapter", "DiscordSender", "ShardedTwinBot", "TwinBot", "create_discord_bot", "make_twinbot"]
 
 
 def create_discord_bot(settings: Settings | None = None) -> TwinBot:
@@ -18,7 +18,7 @@ def create_discord_bot(settings: Settings | None = None) -> TwinBot:
 
     settings = settings or load_settings()
     app = bootstrap(settings)
-    bot = TwinBot(app.core, settings)
+    bot = make_twinbot(app.core, settings)
     close = bot.close
 
     async def close_and_dispose() -> None:

@@ -31,6 +31,18 @@ log = logging.getLogger(__name__)
 DEFER_AFTER = 2.0
 
 
+def make_twinbot(core: Core, settings: Settings, **options: Any) -> TwinBot:
+    """The Discord client: sharded (AutoShardedBot) when the settings ask for it, with this
+    process's shard ids and the total count if given."""
+    if not settings.discord_sharding:
+        return TwinBot(core, settings, **options)
+    if settings.discord_shard_count is not None:
+        options.setdefault("shard_count", settings.discord_shard_count)
+    if settings.discord_shard_ids is not None:
+        options.setdefault("shard_ids", settings.discord_shard_ids)
+    return ShardedTwinBot(core, settings, **options)
+
+
 class TwinBot(commands.Bot):
     """A discord.py Bot wired to the core; ``bot.twinbot`` is what the components call."""
 
@@ -215,3 +227,8 @@ class DiscordAdapter:
             await interaction.response.send_message(ephemeral=ephemeral, **kwargs)
         for reply in rest:
             await interaction.followup.send(ephemeral=ephemeral, **message_kwargs(reply))
+
+
+class ShardedTwinBot(TwinBot, commands.AutoShardedBot):
+    """TwinBot on several gateway connections (discord.py's AutoShardedBot): needed from
+    2,500 servers, and a way to spread one bot's gateway over several processes."""

@@ -49,10 +49,15 @@ class TelegramAdapter:
     def sender(self) -> TelegramSender:
         return TelegramSender(self.application.bot, self.username)
 
-    async def start(self) -> None:
+    async def start(self, *, receive: bool = True) -> None:
+        """Connect; with ``receive``, also take updates (polling or the webhook). Without it
+        (a relay process) the bot only sends."""
         app = self.application
         await app.initialize()
         self.username = app.bot.username
+        if not receive:
+            log.info("Telegram sender ready as @%s", self.username)
+            return
         await self.register_commands()
         await app.start()
         assert app.updater is not None
@@ -70,6 +75,12 @@ class TelegramAdapter:
         else:
             await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, poll_interval=0.0, timeout=10)
         log.info("Telegram adapter running as @%s", self.username)
+
+    @property
+    def receiving(self) -> bool:
+        """Taking updates (for the health check)."""
+        updater = self.application.updater
+        return self.application.running and updater is not None and updater.running
 
     async def stop(self) -> None:
         app = self.application

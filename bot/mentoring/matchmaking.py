@@ -3,6 +3,8 @@ reasons, then confirm them; the pairs are created and both sides get an introduc
 
 from __future__ import annotations
 
+import time
+from collections.abc import Collection, Sequence
 from datetime import datetime, timedelta
 
 from bot.context import Context, Services
@@ -16,6 +18,7 @@ from bot.mentoring.model import MatchRun, Mentorship
 from bot.network import Network
 from bot.ports import UnitOfWork
 from bot.replies import Reply, Text
+from bot.telemetry import NO_TELEMETRY, Telemetry
 
 #: A preview older than this must be made again before it is confirmed.
 PREVIEW_FRESH = timedelta(hours=24)
@@ -88,7 +91,21 @@ def scope(ctx: Context) -> set[str] | None:
 def compute(ctx: Context, *, rematch: bool = False) -> MatchResult:
     mentees, mentors = candidates(ctx.uow, ctx.network, ctx.now(), scope(ctx))
     rules = Rules(partner_city_required=ctx.services.mentoring_partner_city, allow_rematch=rematch)
-    return match(mentees, mentors, ctx.uow.mentoring.pairs_ever(), Weights(), rules)
+    return timed_match(ctx.services.telemetry, mentees, mentors, ctx.uow.mentoring.pairs_ever(), rules)
+
+
+def timed_match(
+    telemetry: Telemetry,
+    mentees: Sequence[MenteeCandidate],
+    mentors: Sequence[MentorCandidate],
+    pairs_ever: Collection[tuple[int, int]],
+    rules: Rules,
+) -> MatchResult:
+    """The matcher, its duration reported to ``telemetry``."""
+    started = time.perf_counter()
+    result = match(mentees, mentors, pairs_ever, Weights(), rules)
+    telemetry.matching_finished(time.perf_counter() - started, len(mentees), len(result.proposals))
+    return result
 
 
 def _proposal_json(p: Proposal) -> dict[str, object]:
@@ -220,12 +237,19 @@ def status(ctx: Context) -> list[Reply]:
 
 
 def auto_match(
-    uow: UnitOfWork, network: Network, catalogs: Catalogs, chapters: set[str] | None, now: datetime, partner_rule: bool
+    uow: UnitOfWork,
+    network: Network,
+    catalogs: Catalogs,
+    chapters: set[str] | None,
+    now: datetime,
+    partner_rule: bool,
+    telemetry: Telemetry = NO_TELEMETRY,
 ) -> int:
     """Match and introduce at once, without a preview (a scheduled run); returns pairs made."""
     uow.mentoring.serialize("matching")
     mentees, mentors = candidates(uow, network, now, chapters)
-    result = match(mentees, mentors, uow.mentoring.pairs_ever(), Weights(), Rules(partner_city_required=partner_rule))
+    rules = Rules(partner_city_required=partner_rule)
+    result = timed_match(telemetry, mentees, mentors, uow.mentoring.pairs_ever(), rules)
     for p in result.proposals:
         mentorship = uow.mentoring.add(
             Mentorship(
@@ -246,7 +270,9 @@ def scheduled_match(services: Services, scope: str, now: datetime) -> int:
     """What the scheduler's matching job for ``scope`` (a chapter, or "*") runs."""
     chapters = None if scope == "*" else {scope}
     with services.uow_factory() as uow:
-        created = auto_match(uow, services.network, services.catalogs, chapters, now, services.mentoring_partner_city)
+        created = auto_match(
+            uow, services.network, services.catalogs, chapters, now, services.mentoring_partner_city, services.telemetry
+        )
         uow.commit()
     return created
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import functools
+import json
 import logging
 import os
 import re
@@ -487,7 +488,7 @@ async def test_an_update_whose_reply_fails_does_not_stop_the_application(
 
 
 async def run_twinbot(
-    fake: FakeTelegram, tmp_path: Path, log_level: str, script: Callable[[FakeUser], Any]
+    fake: FakeTelegram, tmp_path: Path, log_level: str, script: Callable[[FakeUser], Any], log_format: str = "text"
 ) -> tuple[int, str, str, Path]:
     """``python -m adapters.cli run`` against the fake (served by this test's loop): wait until it polls, play
     ``script``, SIGTERM it; returns (exit code, stdout, stderr, database file)."""
@@ -501,6 +502,7 @@ async def run_twinbot(
         "TWINBOT_DATABASE_URL": f"sqlite:///{database}",
         "TWINBOT_CONFIG": str(config),
         "TWINBOT_LOG_LEVEL": log_level,
+        "TWINBOT_LOG_FORMAT": log_format,
     }
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:  # files: a chatty DEBUG log never fills a pipe
@@ -553,6 +555,25 @@ async def test_twinbot_run_serves_telegram_until_sigterm_and_never_logs_the_toke
     assert (identity.platform, member.display_name, member.preferred_language) == ("telegram", "Fay", "en")
     # The updater confirmed what it fetched on the way out: a restart would not replay these updates.
     assert fake.pending_updates == []
+
+
+async def test_twinbot_run_with_json_logs_writes_one_object_per_line_and_never_the_token(
+    fake: FakeTelegram, tmp_path: Path
+) -> None:
+    async def start(fay: FakeUser) -> None:
+        fay.send("/start")
+        await expect(fake, fay, "Dans quelle langue", timeout=10)
+
+    code, out, err, _ = await run_twinbot(fake, tmp_path, "DEBUG", start, log_format="json")
+
+    assert code == 0, err[-3000:]
+    assert fake.token not in out + err
+    # Every log line is ours and JSON: no handler of a library's own writes text beside it.
+    assert not [line for line in err.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} ", line)]
+    records = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    assert records and all({"time", "level", "logger", "message", "process"} <= record.keys() for record in records)
+    assert any(r["level"] == "DEBUG" and r["logger"].startswith("telegram.ext") for r in records), "no DEBUG from PTB"
+    assert any(r["message"] == "Telegram adapter running as @twinbot_test_bot" for r in records)
 
 
 # ------------------------------------------------------------------------------------ 9. forged actions

@@ -1,0 +1,1 @@
+"""Operations: health checks (``twinbot health``, ``/healthz``) and Prometheus metrics (``/metrics``)."""
