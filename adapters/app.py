@@ -9,7 +9,7 @@ import dataclasses
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -33,20 +33,22 @@ log = logging.getLogger(__name__)
 Front = Callable[[ConsoleSession, Callable[[], Awaitable[None]]], Awaitable[int]]
 
 
-async def _until_signalled() -> int:
+@contextlib.contextmanager
+def _stop_on_signals(active: bool) -> Iterator[asyncio.Event]:
+    """An event set by SIGINT/SIGTERM (when ``active``), from the very start: a signal that
+    comes while the adapters connect still stops the process cleanly once they have."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
+    signals = (signal.SIGINT, signal.SIGTERM) if active else ()
     for sig in signals:
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        yield stop
     finally:
         for sig in signals:
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.remove_signal_handler(sig)
-    return 0
 
 
 ROLES = ("adapters", "relay", "scheduler")
@@ -109,6 +111,21 @@ async def serve(
     ``platforms``), a relay per platform, the scheduler (leading or standing by). With
     ``front`` (the console), until it returns; else until SIGINT/SIGTERM. ``senders`` adds
     senders of other platforms (tests and benchmarks: a no-op transport)."""
+    with _stop_on_signals(front is None) as signalled:
+        return await _serve(app, front, signalled, out, roles, scheduler_enabled, platforms, senders, relay_settings)
+
+
+async def _serve(
+    app: App,
+    front: Front | None,
+    signalled: asyncio.Event,
+    out: TextIO,
+    roles: frozenset[str],
+    scheduler_enabled: bool,
+    platforms: bool,
+    senders: list[tuple[Sender, PacePolicy]] | None,
+    relay_settings: RelaySettings | None,
+) -> int:
     from adapters.discord import DiscordSender, make_twinbot  # imported only when running
     from adapters.telegram import TelegramAdapter
 
@@ -168,7 +185,8 @@ async def serve(
     try:
         if front is not None:
             return await front(session, relays.drain)
-        return await _until_signalled()
+        await signalled.wait()
+        return 0
     finally:
         stop.set()
         if ops is not None:

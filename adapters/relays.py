@@ -117,9 +117,10 @@ class OutboxListener:
                 connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
                 self.listening.set()
                 while not self._stopping.is_set():
-                    platforms = {n.payload for n in connection.notifies(timeout=1.0)}
-                    if platforms:
-                        self._relays.wake(platforms)
+                    # stop_after: hand each notification on at once (without it, the
+                    # generator holds them until its timeout ends).
+                    for notification in connection.notifies(timeout=1.0, stop_after=1):
+                        self._relays.wake({notification.payload})
             except Exception as exc:
                 log.warning("outbox listener lost its connection (%s); reconnecting", type(exc).__name__)
                 self._stopping.wait(self._reconnect_after)

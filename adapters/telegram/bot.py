@@ -38,6 +38,7 @@ class TelegramAdapter:
             .token(settings.telegram_token.get_secret_value())
             .base_url(settings.telegram_base_url)
             .base_file_url(file_base_url(settings.telegram_base_url))
+            .job_queue(None)  # twinbot's scheduler is jobs/, one leader for every process
             .build()
         )
         self.application.add_handler(MessageHandler(filters.TEXT, self._on_update))
