@@ -143,7 +143,7 @@ async def _serve(
         await telegram.start(receive=receive)
         outgoing.append((telegram.sender, TELEGRAM_PACE))
     discord_token = app.settings.discord_token if platforms and (receive or relaying) else None
-    discord_bot = make_twinbot(app.core, app.settings) if discord_token else None
+    discord_bot = make_twinbot(app.core, app.settings, receive=receive) if discord_token else None
     discord_task: asyncio.Task[None] | None = None
     if discord_bot is not None and discord_token is not None:
         await discord_bot.login(discord_token.get_secret_value())

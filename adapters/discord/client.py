@@ -31,16 +31,21 @@ log = logging.getLogger(__name__)
 DEFER_AFTER = 2.0
 
 
-def make_twinbot(core: Core, settings: Settings, **options: Any) -> TwinBot:
+def make_twinbot(core: Core, settings: Settings, *, receive: bool = True, **options: Any) -> TwinBot:
     """The Discord client: sharded (AutoShardedBot) when the settings ask for it, with this
-    process's shard ids and the total count if given."""
+    process's shard ids and the total count if given. Without ``receive`` (a relay process:
+    it only sends) it leaves the slash commands alone."""
     if not settings.discord_sharding:
-        return TwinBot(core, settings, **options)
+        bot = TwinBot(core, settings, **options)
+        bot.receive = receive
+        return bot
     if settings.discord_shard_count is not None:
         options.setdefault("shard_count", settings.discord_shard_count)
     if settings.discord_shard_ids is not None:
         options.setdefault("shard_ids", settings.discord_shard_ids)
-    return ShardedTwinBot(core, settings, **options)
+    sharded = ShardedTwinBot(core, settings, **options)
+    sharded.receive = receive
+    return sharded
 
 
 class TwinBot(commands.Bot):
@@ -52,8 +57,11 @@ class TwinBot(commands.Bot):
         self.core = core
         self.settings = settings
         self.twinbot = DiscordAdapter(self, core)
+        self.receive = True  # False in a relay process: it sends, and syncs no commands
 
     async def setup_hook(self) -> None:
+        if not self.receive:
+            return
         self.add_dynamic_items(ActionButton, WriteButton)
         for slash in all_commands(self.twinbot.on_slash, self.twinbot.chapter_choices):
             self.tree.add_command(slash)
