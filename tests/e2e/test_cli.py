@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("TWINBOT_")}
-    clean["TWINBOT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'data' / 'bot.db'}"
-    clean["TWINBOT_CONFIG"] = str(tmp_path / "local.toml")
-    (tmp_path / "local.toml").write_text("# no local settings\n", encoding="utf-8")
-    return clean
 
 
 def twinbot(env: dict[str, str], *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.request
 
-from tests.e2e.test_cli import ROOT, env, twinbot  # noqa: F401 (env is a fixture)
+from tests.e2e.test_cli import ROOT, twinbot
 
 
 def _free_port() -> int:
@@ -80,7 +80,7 @@ def test_scheduler_process_serves_healthz_and_metrics_and_health_reports(env: di
         assert after.returncode == 0, after.stdout
     finally:
         process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=30)
+        _, err = process.communicate(timeout=30)
     assert process.returncode == 0, err
     lines = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
     assert any(line["message"] == "this process leads the scheduler" for line in lines)
