@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(PY) bench/survey_report.py
 	$(PY) bench/rsvp.py
 	$(PY) bench/matching.py
+	$(PY) bench/scale.py
 
 # Refresh the message catalogs after changing member-facing strings.
 messages: $(STAMP)
