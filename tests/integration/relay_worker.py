@@ -62,17 +62,25 @@ class NoopSender:
         self.count += 1
 
 
-def queue_rows(engine: Engine, texts: Sequence[str], *, platform: str = PLATFORM, notify: bool = False) -> datetime:
+def queue_rows(
+    engine: Engine,
+    texts: Sequence[str],
+    *,
+    platform: str = PLATFORM,
+    notify: bool = False,
+    target_ids: Sequence[str] | None = None,
+) -> datetime:
     """Queue one row per text (dedupe key and target derived from it, so all distinct), due
     now, in one transaction; with ``notify`` it also sends the NOTIFY a unit of work's commit
-    sends (PostgreSQL). Returns the time just after the commit."""
+    sends (PostgreSQL). ``target_ids``: one user id per text (default ``u<n>``). Returns the
+    time just after the commit."""
     now = datetime.now(UTC)
     rows = [
         {
             "dedupe_key": f"{platform}:{body}",
             "platform": platform,
             "target_kind": TargetKind.USER.value,
-            "target_id": f"u{n}",
+            "target_id": target_ids[n] if target_ids is not None else f"u{n}",
             "payload": to_json(Text(body)),
             "status": Status.QUEUED.value,
             "attempts": 0,
