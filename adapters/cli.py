@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     secrets = [s.get_secret_value() for s in (settings.telegram_token, settings.discord_token) if s]
     secrets += [settings.telegram_webhook_secret.get_secret_value()] if settings.telegram_webhook_secret else []
-    logs.configure(settings.log_level, secrets, fmt=settings.log_format)
+    fields = {"role": args.role} if args.command == "run" else {}  # which process of a deployment
+    logs.configure(settings.log_level, secrets, fmt=settings.log_format, fields=fields)
     try:
         return _dispatch(args, settings)
     except KeyboardInterrupt:

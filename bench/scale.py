@@ -47,7 +47,7 @@ from storage.db import make_engine
 from storage.models import OutboxRow
 from storage.uow import OUTBOX_CHANNEL
 from tests.integration import relay_worker
-from tests.integration.relay_worker import PLATFORM, READY, queue_rows
+from tests.integration.relay_worker import PLATFORM, READY, queue_rows, unfinished
 
 RELAYS = (1, 2, 4)
 ROWS = 10_000
@@ -116,15 +116,6 @@ def _wait_ready(engine: Engine, workers: list[Worker], started: float) -> None:
         time.sleep(POLL)
 
 
-def _unfinished(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                select(func.count()).where(_outbox.c.status.in_([Status.QUEUED.value, Status.SENDING.value]))
-            ).scalar_one()
-        )
-
-
 def run(url: str, count: int, rows: int) -> dict[str, Any]:
     """``count`` relay processes drain ``rows`` rows on the migrated database at ``url``."""
     engine = make_engine(url)
@@ -137,11 +128,11 @@ def run(url: str, count: int, rows: int) -> dict[str, Any]:
             ready_s = time.monotonic() - started
             go = queue_rows(engine, texts, platform=PLATFORM, notify=True)
             drain_started = time.monotonic()
-            while _unfinished(engine):
+            while unfinished(engine):
                 if any(w.process.poll() is not None for w in workers):
                     raise RuntimeError(f"a relay process ended early, see {tmp}")
                 if time.monotonic() - drain_started > DRAIN_DEADLINE:
-                    raise RuntimeError(f"{_unfinished(engine)} rows still unsent after {DRAIN_DEADLINE:g} s")
+                    raise RuntimeError(f"{unfinished(engine)} rows still unsent after {DRAIN_DEADLINE:g} s")
                 time.sleep(POLL)
         finally:
             codes = _stop(workers)

@@ -181,7 +181,14 @@ class Relay:
         except Unreachable as exc:
             self._record(Status.UNREACHABLE)
             rerouted = await self._db(self.store.unreachable, row, str(exc) or "unreachable", self.clock.now())
-            log.info("%s %s unreachable (%s); rerouted to %s", self.platform, row.target.target_id, exc, rerouted)
+            log.info(
+                "%s %s unreachable (%s); rerouted to %s",
+                self.platform,
+                row.target.target_id,
+                exc,
+                rerouted,
+                extra={"member_id": row.member_id},
+            )
         except PermanentError as exc:
             self._record(Status.FAILED)
             await self._db(self.store.give_up, row.id, str(exc))
@@ -216,7 +223,13 @@ class Relay:
     def _retry_or_give_up(self, row: Claimed, exc: Exception) -> str:
         reason = str(exc) if isinstance(exc, DeliveryError) else f"{type(exc).__name__}: {exc}"
         if not isinstance(exc, TransientError):
-            log.warning("unexpected error sending outbox row %s on %s", row.id, self.platform, exc_info=exc)
+            log.warning(
+                "unexpected error sending outbox row %s on %s",
+                row.id,
+                self.platform,
+                exc_info=exc,
+                extra={"member_id": row.member_id},
+            )
         attempts = row.attempts + 1
         if attempts >= self.settings.max_attempts:
             self.store.give_up(row.id, f"gave up after {attempts} attempts: {reason}")

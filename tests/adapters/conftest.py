@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +24,21 @@ from storage.models import IdentityRow, MemberRow, OutboxRow
 from tests.telegram_server import FakeTelegram
 
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def twinbot_env(fake: FakeTelegram, database_url: str, tmp_path: Path, **settings: str) -> dict[str, str]:
+    """The environment of a ``twinbot`` subprocess talking to ``fake``: no TWINBOT_* or proxy
+    variable of ours, an empty local config, and ``settings`` as TWINBOT_<NAME> variables."""
+    config = tmp_path / "empty.toml"
+    config.write_text("", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBOT_") and k not in PROXY_VARIABLES}
+    env |= {
+        "TWINBOT_TELEGRAM_TOKEN": fake.token,
+        "TWINBOT_TELEGRAM_BASE_URL": fake.base_url,
+        "TWINBOT_DATABASE_URL": database_url,
+        "TWINBOT_CONFIG": str(config),
+    }
+    return env | {f"TWINBOT_{name.upper()}": value for name, value in settings.items()}
 
 #: The Lyon chapter's Telegram group (a supergroup: negative id), configured as its announcement chat.
 LYON_GROUP = -1001234567890

@@ -6,7 +6,6 @@ server; SIGTERM stops it cleanly."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 from pathlib import Path
@@ -17,7 +16,7 @@ from bot.delivery import Status
 from storage import migrate
 from storage.db import make_engine
 from storage.models import OutboxRow
-from tests.adapters.conftest import PROXY_VARIABLES
+from tests.adapters.conftest import twinbot_env
 from tests.integration.relay_worker import queue_rows
 from tests.telegram_server import FakeTelegram
 
@@ -29,16 +28,7 @@ async def test_a_relay_process_sends_the_outbox_and_takes_no_updates(
 ) -> None:
     migrate.upgrade(empty_db_url)
     engine = make_engine(empty_db_url)
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBOT_") and k not in PROXY_VARIABLES}
-    env |= {
-        "TWINBOT_TELEGRAM_TOKEN": fake.token,
-        "TWINBOT_TELEGRAM_BASE_URL": fake.base_url,
-        "TWINBOT_DATABASE_URL": empty_db_url,
-        "TWINBOT_CONFIG": str(config),
-        "TWINBOT_SEED_DEMO": "false",
-    }
+    env = twinbot_env(fake, empty_db_url, tmp_path, seed_demo="false")
     err_path = tmp_path / "stderr.txt"
     try:
         queue_rows(engine, ["before the relay started"], platform="telegram", target_ids=["7301"])

@@ -9,7 +9,6 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 import re
 import signal
 import sys
@@ -31,13 +30,13 @@ from tests.adapters.conftest import (
     FRANKFURT_MEMBER,
     LYON_GROUP,
     LYON_MEMBERS,
-    PROXY_VARIABLES,
     CallClock,
     Stack,
     identity_row,
     member_rows,
     outbox_row,
     outbox_rows,
+    twinbot_env,
 )
 from tests.telegram_server import FakeTelegram, FakeUser, SentMessage, inline_buttons
 
@@ -493,17 +492,7 @@ async def run_twinbot(
     """``python -m adapters.cli run`` against the fake (served by this test's loop): wait until it polls, play
     ``script``, SIGTERM it; returns (exit code, stdout, stderr, database file)."""
     database = tmp_path / "data" / "bot.db"
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBOT_") and k not in PROXY_VARIABLES}
-    env |= {
-        "TWINBOT_TELEGRAM_TOKEN": fake.token,
-        "TWINBOT_TELEGRAM_BASE_URL": fake.base_url,
-        "TWINBOT_DATABASE_URL": f"sqlite:///{database}",
-        "TWINBOT_CONFIG": str(config),
-        "TWINBOT_LOG_LEVEL": log_level,
-        "TWINBOT_LOG_FORMAT": log_format,
-    }
+    env = twinbot_env(fake, f"sqlite:///{database}", tmp_path, log_level=log_level, log_format=log_format)
     out_path, err_path = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with out_path.open("wb") as out, err_path.open("wb") as err:  # files: a chatty DEBUG log never fills a pipe
         process = await asyncio.create_subprocess_exec(

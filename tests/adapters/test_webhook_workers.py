@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import signal
 import socket
 import sys
@@ -26,7 +25,7 @@ from sqlalchemy import select
 from storage import migrate
 from storage.db import make_engine
 from storage.models import IdentityRow, MemberRow
-from tests.adapters.conftest import PROXY_VARIABLES
+from tests.adapters.conftest import twinbot_env
 from tests.adapters.test_telegram_adapter import labels, shown, tap
 from tests.telegram_server import FakeTelegram
 
@@ -74,19 +73,15 @@ def _free_ports(count: int) -> list[int]:
 
 
 async def _start_worker(name: str, port: int, fake: FakeTelegram, database_url: str, tmp_path: Path) -> Worker:
-    config = tmp_path / "empty.toml"
-    config.write_text("", encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TWINBOT_") and k not in PROXY_VARIABLES}
-    env |= {
-        "TWINBOT_TELEGRAM_TOKEN": fake.token,
-        "TWINBOT_TELEGRAM_BASE_URL": fake.base_url,
-        "TWINBOT_TELEGRAM_WEBHOOK_URL": WEBHOOK_URL,
-        "TWINBOT_TELEGRAM_WEBHOOK_LISTEN": f"127.0.0.1:{port}",
-        "TWINBOT_TELEGRAM_WEBHOOK_SECRET": SECRET,
-        "TWINBOT_DATABASE_URL": database_url,
-        "TWINBOT_CONFIG": str(config),
-        "TWINBOT_LOG_LEVEL": "INFO",
-    }
+    env = twinbot_env(
+        fake,
+        database_url,
+        tmp_path,
+        telegram_webhook_url=WEBHOOK_URL,
+        telegram_webhook_listen=f"127.0.0.1:{port}",
+        telegram_webhook_secret=SECRET,
+        log_level="INFO",
+    )
     out_path, err_path = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         process = await asyncio.create_subprocess_exec(

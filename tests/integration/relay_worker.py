@@ -26,7 +26,7 @@ from typing import IO
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from sqlalchemy import Engine, Table, insert, text
+from sqlalchemy import Engine, Table, func, insert, select, text
 
 from adapters.app import serve
 from adapters.bootstrap import bootstrap
@@ -97,6 +97,16 @@ def queue_rows(
                 text("SELECT pg_notify(:channel, :platform)"), {"channel": OUTBOX_CHANNEL, "platform": platform}
             )
     return datetime.now(UTC)
+
+
+def unfinished(engine: Engine) -> int:
+    """Outbox rows still queued or being sent."""
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                select(func.count()).where(_outbox.c.status.in_([Status.QUEUED.value, Status.SENDING.value]))
+            ).scalar_one()
+        )
 
 
 async def _serve_until_signalled(database_url: str, output: Path, platform: str, delay: float) -> int:

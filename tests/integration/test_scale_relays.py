@@ -20,7 +20,7 @@ from sqlalchemy import Engine, Table, func, select
 from bot.delivery import Status
 from storage.models import OutboxRow
 
-from .relay_worker import READY, queue_rows
+from .relay_worker import READY, queue_rows, unfinished
 
 WORKER = Path(__file__).resolve().with_name("relay_worker.py")
 ROWS = 5_000
@@ -31,15 +31,6 @@ DEADLINE = 120.0  # seconds for the three processes to start and drain everythin
 _outbox: Table = OutboxRow.__table__  # type: ignore[assignment]
 
 pytestmark = pytest.mark.parametrize("empty_db_url", ["postgresql"], indirect=True)  # SKIP LOCKED: PostgreSQL only
-
-
-def _unfinished(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(
-            connection.execute(
-                select(func.count()).where(_outbox.c.status.in_([Status.QUEUED.value, Status.SENDING.value]))
-            ).scalar_one()
-        )
 
 
 def _stop(workers: list[subprocess.Popen[str]]) -> list[tuple[str, str]]:
@@ -75,10 +66,10 @@ def test_three_relay_processes_share_the_outbox_and_send_each_row_once(
         for out in outputs
     ]
     try:
-        while _unfinished(engine):
+        while unfinished(engine):
             for worker in workers:
                 assert worker.poll() is None, f"a relay process ended early: {worker.communicate()}"
-            assert time.monotonic() - started < DEADLINE, f"{_unfinished(engine)} rows still unsent"
+            assert time.monotonic() - started < DEADLINE, f"{unfinished(engine)} rows still unsent"
             time.sleep(0.05)
     finally:
         results = _stop(workers)
