@@ -10,7 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
-from typing import TextIO
+from typing import Any, TextIO
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -24,9 +24,10 @@ from adapters.relays import OutboxListener, Relays
 from bot.delivery import CONSOLE_PACE, DISCORD_PACE, TELEGRAM_PACE, PacePolicy, Sender
 from bot.telemetry import Telemetry
 from jobs import tasks
-from jobs.leader import Election, leader_lock
+from jobs.leader import Election, PostgresLeaderLock, leader_lock
 from jobs.relay import RelaySettings
 from jobs.scheduler import start_scheduler, sync_coffee
+from storage.db import make_engine
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,17 @@ class Scheduling:
         self.telemetry = telemetry
         self.current: AsyncIOScheduler | None = None
         self.election: Election | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def start(self) -> AsyncIOScheduler:
-        self.current = start_scheduler(self.app.engine, self.telemetry)
+        # On PostgreSQL the job store gets an engine of its own, as APScheduler disposes of it
+        # each time this process steps down; SQLite's writers share the app's (its writer lock).
+        engine = (
+            make_engine(self.app.settings.database_url, pool_size=2, max_overflow=2)
+            if _postgres(self.app)
+            else self.app.engine
+        )
+        self.current = start_scheduler(engine, self.telemetry)
         return self.current
 
     def changed(self, leading: bool) -> None:
@@ -75,8 +84,8 @@ class Scheduling:
         if set_leader is not None:
             set_leader(leading)
 
-    def check(self, task: asyncio.Task[None] | None) -> Check:
-        election = self.election
+    def check(self) -> Check:
+        election, task = self.election, self.task
         if election is None or task is None or task.done():
             return Check("scheduler", False, "the election stopped")
         return Check("scheduler", True, "leading" if election.leading else "standing by")
@@ -86,8 +95,12 @@ class Scheduling:
             sync_coffee(self.current, schedules)
 
     def run(self, stop: asyncio.Event) -> asyncio.Task[None]:
-        self.election = Election(leader_lock(self.app.settings.database_url), self.start, on_change=self.changed)
-        return asyncio.create_task(self.election.run(stop), name="scheduler-election")
+        lock = leader_lock(self.app.settings.database_url)
+        # Only a PostgreSQL session can be ended under a running leader: a flock cannot.
+        fence = None if isinstance(lock, PostgresLeaderLock) else 0.0
+        self.election = Election(lock, self.start, fence=fence, on_change=self.changed)
+        self.task = asyncio.create_task(self.election.run(stop), name="scheduler-election")
+        return self.task
 
     def close(self) -> None:
         if self.election is not None:
@@ -126,7 +139,7 @@ async def _serve(
     senders: list[tuple[Sender, PacePolicy]] | None,
     relay_settings: RelaySettings | None,
 ) -> int:
-    from adapters.discord import DiscordSender, make_twinbot  # imported only when running
+    from adapters.discord import DiscordSender, TwinBot, make_twinbot  # imported only when running
     from adapters.telegram import TelegramAdapter
 
     loop = asyncio.get_running_loop()
@@ -137,73 +150,99 @@ async def _serve(
     outgoing: list[tuple[Sender, PacePolicy]] = list(senders or [])
     if front is not None or roles == ALL_ROLES:
         outgoing.append((ConsoleSender(session, out), CONSOLE_PACE))
-    token = app.settings.telegram_token
-    telegram = TelegramAdapter(app.settings, app.core) if platforms and token and (receive or relaying) else None
-    if telegram is not None:
-        await telegram.start(receive=receive)
-        outgoing.append((telegram.sender, TELEGRAM_PACE))
-    discord_token = app.settings.discord_token if platforms and (receive or relaying) else None
-    discord_bot = make_twinbot(app.core, app.settings, receive=receive) if discord_token else None
-    discord_task: asyncio.Task[None] | None = None
-    if discord_bot is not None and discord_token is not None:
-        await discord_bot.login(discord_token.get_secret_value())
-        if receive:  # the gateway; a relay alone sends over HTTP only
-            discord_task = asyncio.create_task(discord_bot.connect(reconnect=True), name="discord")
-        pace = dataclasses.replace(DISCORD_PACE, global_per_second=app.settings.discord_messages_per_second)
-        outgoing.append((DiscordSender(discord_bot), pace))
-    relays = Relays(app, outgoing if relaying else [], settings=relay_settings, telemetry=telemetry)
-    relays.attach(loop)
-    app.wakeup.connect(relays.wake)
-    listener = OutboxListener(app.settings.database_url, relays) if relaying and _postgres(app) else None
-    if listener is not None:
-        listener.start()
-    scheduler = Scheduling(app, telemetry)
-    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake, sync_schedules=scheduler.sync))
     stop = asyncio.Event()
-    running = relays.run(stop)
-    election = scheduler.run(stop) if scheduling else None
-    running += [election] if election is not None else []
+    scheduler = Scheduling(app, telemetry)
+    telegram: TelegramAdapter | None = None
+    discord_bot: TwinBot | None = None
+    relays: Relays | None = None
+    critical: list[asyncio.Task[None]] = []  # if one of these ends, the process is not whole
 
     def checks() -> list[Check]:
         """This process's parts (read from flags: no I/O, it runs on the loop)."""
         found = []
         if relaying:
-            found.append(Check("relays", relays.running(), ", ".join(relays.by_platform) or "no platform"))
+            running = relays is not None and relays.running()
+            names = ", ".join(relays.by_platform) if relays is not None else ""
+            found.append(Check("relays", running, names or "no platform"))
         if telegram is not None and receive:
             found.append(Check("telegram", telegram.receiving, "taking updates" if telegram.receiving else "stopped"))
         if discord_bot is not None and receive:
             ready = discord_bot.is_ready() and not discord_bot.is_closed()
             found.append(Check("discord", ready, "connected" if ready else "not connected"))
         if scheduling:
-            found.append(scheduler.check(election))
+            found.append(scheduler.check())
         return found
 
-    ops = None
-    if app.settings.health_listen and isinstance(telemetry, PrometheusTelemetry):
-        ops = OpsServer(app.settings.health_listen, telemetry.registry, checks, app.engine)
-        await ops.start()
-    try:
+    # Each part's stop is registered as soon as it has started: a failure half-way through
+    # start-up stops what had started, in reverse order.
+    async with contextlib.AsyncExitStack() as parts:
+        parts.callback(tasks.bind, None)
+        if app.settings.health_listen and isinstance(telemetry, PrometheusTelemetry):
+            ops = OpsServer(app.settings.health_listen, telemetry.registry, checks, app.engine)
+            await ops.start()  # first: a port that cannot be bound stops us before anything runs
+            parts.push_async_callback(ops.stop)
+        if platforms and app.settings.telegram_token and (receive or relaying):
+            telegram = TelegramAdapter(app.settings, app.core)
+            parts.push_async_callback(telegram.stop)
+            await telegram.start(receive=receive)
+            outgoing.append((telegram.sender, TELEGRAM_PACE))
+        discord_token = app.settings.discord_token if platforms and (receive or relaying) else None
+        if discord_token is not None:
+            discord_bot = make_twinbot(app.core, app.settings, receive=receive)
+            await discord_bot.login(discord_token.get_secret_value())
+            parts.push_async_callback(_close_discord, discord_bot, critical)
+            if receive:  # the gateway; a relay alone sends over HTTP only
+                critical.append(asyncio.create_task(discord_bot.connect(reconnect=True), name="discord"))
+            pace = dataclasses.replace(DISCORD_PACE, global_per_second=app.settings.discord_messages_per_second)
+            outgoing.append((DiscordSender(discord_bot), pace))
+        relays = Relays(app, outgoing if relaying else [], settings=relay_settings, telemetry=telemetry)
+        relays.attach(loop)
+        app.wakeup.connect(relays.wake)
+        if relaying and _postgres(app):
+            listener = OutboxListener(app.settings.database_url, relays)
+            listener.start()
+            parts.push_async_callback(asyncio.to_thread, listener.stop)
+        tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake, sync_schedules=scheduler.sync))
+        parts.callback(scheduler.close)
+        running = relays.run(stop)
+        if scheduling:
+            running.append(scheduler.run(stop))
+        critical += running
+        parts.push_async_callback(_stop_tasks, stop, running)
         if front is not None:
             return await front(session, relays.drain)
-        await signalled.wait()
-        return 0
+        return await _until_stopped(signalled, critical)
+    raise AssertionError("unreachable")  # for type checkers: the block returns or raises
+
+
+async def _until_stopped(signalled: asyncio.Event, critical: list[asyncio.Task[None]]) -> int:
+    """0 when signalled; 1 when a part that should run until then ended (a supervisor such
+    as systemd then restarts the whole process)."""
+    waiter = asyncio.create_task(signalled.wait())
+    try:
+        done, _ = await asyncio.wait([waiter, *critical], return_when=asyncio.FIRST_COMPLETED)
     finally:
-        stop.set()
-        if ops is not None:
-            await ops.stop()
-        with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-            await asyncio.wait_for(asyncio.gather(*running), timeout=10)
-        scheduler.close()
-        if listener is not None:
-            await asyncio.to_thread(listener.stop)
-        if telegram is not None:
-            await telegram.stop()
-        if discord_bot is not None:
-            await discord_bot.close()
-        if discord_task is not None:
+        waiter.cancel()
+    if waiter in done:
+        return 0
+    for task in done:
+        error = task.exception() if not task.cancelled() else None
+        log.error("%s stopped (%s): stopping the process", task.get_name(), error or "without an error")
+    return 1
+
+
+async def _stop_tasks(stop: asyncio.Event, running: list[asyncio.Task[None]]) -> None:
+    stop.set()
+    with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+        await asyncio.wait_for(asyncio.gather(*running, return_exceptions=True), timeout=10)
+
+
+async def _close_discord(bot: Any, critical: list[asyncio.Task[None]]) -> None:
+    await bot.close()
+    for task in critical:
+        if task.get_name() == "discord":
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await discord_task
-        tasks.bind(None)
+                await task
 
 
 def _postgres(app: App) -> bool:
