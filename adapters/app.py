@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -41,9 +42,17 @@ def _stop_on_signals(active: bool) -> Iterator[asyncio.Event]:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM) if active else ()
+
+    def stopping() -> None:
+        if stop.is_set():  # a second signal: the orderly stop hangs, or the operator is in a hurry
+            log.warning("stopping at once")
+            os._exit(1)
+        log.info("stopping (signal again to stop at once)")
+        stop.set()
+
     for sig in signals:
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stopping)
     try:
         yield stop
     finally:
@@ -185,7 +194,8 @@ async def _serve(
             telegram = TelegramAdapter(app.settings, app.core)
             parts.push_async_callback(telegram.stop)
             await telegram.start(receive=receive)
-            outgoing.append((telegram.sender, TELEGRAM_PACE))
+            pace = dataclasses.replace(TELEGRAM_PACE, global_per_second=app.settings.telegram_messages_per_second)
+            outgoing.append((telegram.sender, pace))
         discord_token = app.settings.discord_token if platforms and (receive or relaying) else None
         if discord_token is not None:
             discord_bot = make_twinbot(app.core, app.settings, receive=receive)

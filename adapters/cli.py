@@ -169,8 +169,9 @@ def _run_role(settings: Settings, roles: frozenset[str]) -> int:
     except SchemaOutOfDate as exc:
         print(f"twinbot: {exc}", file=sys.stderr)
         return 2
-    if "adapters" in roles and not (settings.telegram_token or settings.discord_token):
-        print("twinbot: --role adapters needs TWINBOT_TELEGRAM_TOKEN or TWINBOT_DISCORD_TOKEN", file=sys.stderr)
+    if roles & {"adapters", "relay"} and not (settings.telegram_token or settings.discord_token):
+        role = next(iter(roles))
+        print(f"twinbot: --role {role} needs TWINBOT_TELEGRAM_TOKEN or TWINBOT_DISCORD_TOKEN", file=sys.stderr)
         return 2
     telemetry = _telemetry(settings, ",".join(sorted(roles)))
     app = bootstrap(settings, migrate=False, telemetry=telemetry or NO_TELEMETRY)

@@ -54,6 +54,8 @@ class RedactSecrets(logging.Filter):
             # look at the exception itself.
             formatted = record.exc_text or logging.Formatter().formatException(record.exc_info)
             record.exc_text = redact(formatted, self._secrets)
+        if record.stack_info:
+            record.stack_info = redact(record.stack_info, self._secrets)
         if text != message:
             record.msg, record.args = text, None
         return True

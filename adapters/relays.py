@@ -9,6 +9,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from typing import TYPE_CHECKING, Any, cast
 
 from sqlalchemy.pool import NullPool
@@ -87,8 +88,10 @@ class OutboxListener:
     relay of the platform it names. Reconnects after a lost connection; relays still poll
     meanwhile, so a missed notification delays a message by one poll at most."""
 
-    def __init__(self, url: str, relays: Relays, *, reconnect_after: float = 2.0) -> None:
-        self._engine = make_engine(url, poolclass=NullPool)
+    def __init__(self, url: str, relays: Relays, *, reconnect_after: float = 2.0, probe_every: float = 30.0) -> None:
+        keepalives = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 5, "keepalives_count": 3}
+        self._engine = make_engine(url, poolclass=NullPool, connect_args={"connect_timeout": 10, **keepalives})
+        self._probe_every = probe_every
         self._relays = relays
         self._reconnect_after = reconnect_after
         self._stopping = threading.Event()
@@ -116,11 +119,16 @@ class OutboxListener:
                 connection.autocommit = True
                 connection.execute(f"LISTEN {OUTBOX_CHANNEL}")
                 self.listening.set()
+                self._relays.wake()  # rows committed while nobody listened
+                probed = time.monotonic()
                 while not self._stopping.is_set():
                     # stop_after: hand each notification on at once (without it, the
                     # generator holds them until its timeout ends).
                     for notification in connection.notifies(timeout=1.0, stop_after=1):
                         self._relays.wake({notification.payload})
+                    if time.monotonic() - probed > self._probe_every:  # a silent, half-open connection
+                        connection.execute("SELECT 1")
+                        probed = time.monotonic()
             except Exception as exc:
                 log.warning("outbox listener lost its connection (%s); reconnecting", type(exc).__name__)
                 self._stopping.wait(self._reconnect_after)

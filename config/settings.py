@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -133,9 +134,12 @@ class Settings(BaseSettings):
     telegram_base_url: str = Field(default="https://api.telegram.org/bot", pattern=r"^https?://")
     telegram_webhook_url: str | None = Field(default=None, pattern=r"^https://")
     telegram_webhook_listen: str = Field(default="127.0.0.1:8443", pattern=r"^[^:]+:\d{1,5}$")
+    #: Telegram allows 1-256 of A-Z a-z 0-9 _ -; we ask for 16 at least (it is a password).
     telegram_webhook_secret: SecretStr | None = None
     discord_token: SecretStr | None = None
     discord_messages_per_second: int = Field(default=5, gt=0, le=50)  # relay pace; a new DM costs 2 requests
+    #: The relay's overall pace on Telegram (its limit is 30/s for a bot): divide it among relay processes.
+    telegram_messages_per_second: int = Field(default=30, gt=0, le=30)
     discord_guild_id: int | None = None  # the network's server: commands sync there; roles map there only
     #: Discord sharding (discord.py's AutoShardedBot): on with any of these. Without a count,
     #: Discord recommends one; with ``discord_shard_ids`` this process runs only those shards.
@@ -161,6 +165,20 @@ class Settings(BaseSettings):
             if not ids or any(not 0 <= i < self.discord_shard_count for i in ids) or len(set(ids)) != len(ids):
                 raise ValueError(f"discord_shard_ids must be distinct numbers from 0 to {self.discord_shard_count - 1}")
         return self
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
+            raise ValueError("must be 16 to 256 characters of A-Z, a-z, 0-9, _ and -")
+        return value
+
+    @field_validator("telegram_webhook_listen", "health_listen")
+    @classmethod
+    def _port(cls, value: str | None) -> str | None:
+        if value is not None and not 0 < int(value.rpartition(":")[2]) < 65536:
+            raise ValueError(f"{value!r}: the port must be between 1 and 65535")
+        return value
 
     @property
     def discord_sharding(self) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from alembic import command
@@ -12,6 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from storage.db import make_engine
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -44,7 +47,10 @@ def upgrade(url: str, revision: str = "head") -> None:
             command.upgrade(config, revision)
             return
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            key = {"key": MIGRATION_LOCK_KEY}
+            if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+                log.warning("another upgrade of this database is running: waiting for it to finish")
+                connection.execute(text("SELECT pg_advisory_lock(:key)"), key)
             connection.commit()  # a session lock: it outlives the transaction that took it
             try:
                 config.attributes["connection"] = connection

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, Integer, Table, Update, and_, bindparam, func, select, update
+from sqlalchemy import Engine, Integer, Table, Update, and_, bindparam, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.delivery import Status, Target, TargetKind
 from storage.models import IdentityRow, MemberRow, OutboxRow
+from storage.uow import OUTBOX_CHANNEL
 
 _outbox: Table = OutboxRow.__table__  # type: ignore[assignment]
 _identities: Table = IdentityRow.__table__  # type: ignore[assignment]
@@ -198,6 +199,9 @@ class OutboxStore:
                     created_at=now,
                 ).on_conflict_do_nothing(index_elements=["dedupe_key"])
             )
+            if self._postgres:  # the other platform's relays, in whichever process, wake at the commit
+                notice = {"channel": OUTBOX_CHANNEL, "platform": other.platform}
+                connection.execute(text("SELECT pg_notify(:channel, :platform)"), notice)
             return Target(other.platform, TargetKind.USER, other.user_id)
 
     def release(self, platform: str, *, claimed_before: datetime | None = None, mine: bool = False) -> int:

@@ -33,6 +33,8 @@ def test_a_worker_refuses_an_unmigrated_database_and_touches_nothing(env: dict[s
     adapters = twinbot(env, "run", "--role", "adapters")
     assert adapters.returncode == 2
     assert "needs TWINBOT_TELEGRAM_TOKEN or TWINBOT_DISCORD_TOKEN" in adapters.stderr
+    relay = twinbot(env, "run", "--role", "relay")  # a relay with nothing to send on
+    assert relay.returncode == 2 and "--role relay needs" in relay.stderr
 
 
 def test_run_all_without_migrating_on_start_refuses_an_old_schema(env: dict[str, str]) -> None:

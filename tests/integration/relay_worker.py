@@ -118,7 +118,7 @@ async def _serve_until_signalled(database_url: str, output: Path, platform: str,
         with output.open("a", encoding="utf-8", buffering=1) as out:
             sender = NoopSender(platform, out, delay)
             serving = asyncio.create_task(serve(app, None, roles=frozenset({"relay"}), senders=[(sender, UNLIMITED)]))
-            # serve installs its SIGTERM handler once its relays and listener are started.
+            # serve installs its SIGTERM handler first; the bench also waits for each listener.
             while signal.getsignal(signal.SIGTERM) is signal.SIG_DFL and not serving.done():
                 await asyncio.sleep(0.005)
             if not serving.done():

@@ -40,6 +40,9 @@ def test_sqlite_keeps_its_own_pool() -> None:
         ({"discord_shard_ids": [1, 1], "discord_shard_count": 2}, "distinct"),
         ({"health_listen": "9100"}, "health_listen"),
         ({"log_format": "xml"}, "log_format"),
+        ({"health_listen": "127.0.0.1:99999"}, "between 1 and 65535"),
+        ({"telegram_webhook_secret": "short"}, "16 to 256 characters"),
+        ({"telegram_webhook_secret": "has spaces in it, which Telegram refuses"}, "16 to 256 characters"),
     ],
 )
 def test_malformed_scale_settings_are_named(overrides: dict[str, object], problem: str) -> None:
