@@ -89,9 +89,7 @@ class Scheduling:
     def changed(self, leading: bool) -> None:
         if not leading:
             self.current = None
-        set_leader = getattr(self.telemetry, "set_leader", None)
-        if set_leader is not None:
-            set_leader(leading)
+        self.telemetry.set_leader(leading)
 
     def check(self) -> Check:
         election, task = self.election, self.task
@@ -113,9 +111,7 @@ class Scheduling:
 
     def close(self) -> None:
         if self.election is not None:
-            close = getattr(self.election.lock, "close", None)
-            if close is not None:
-                close()
+            self.election.lock.close()
 
 
 async def serve(
@@ -212,7 +208,7 @@ async def _serve(
             listener = OutboxListener(app.settings.database_url, relays)
             listener.start()
             parts.push_async_callback(asyncio.to_thread, listener.stop)
-        tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=relays.wake, sync_schedules=scheduler.sync))
+        tasks.bind(tasks.Runtime(services=app.core.services, sync_schedules=scheduler.sync))
         parts.callback(scheduler.close)
         running = relays.run(stop)
         if scheduling:

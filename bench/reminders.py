@@ -67,7 +67,7 @@ async def _heartbeat(stop: asyncio.Event, stalls: list[float]) -> None:
 
 
 async def _scan_in_threads(app: App) -> tuple[float, float, int]:
-    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=lambda: None))
+    tasks.bind(tasks.Runtime(services=app.core.services))
     clock = RealClock()
     relay = Relay(OutboxStore(app.engine, "bench"), NoopSender(), Pacer(PacePolicy(100_000, 100_000), clock), clock)
     stop, stalls = asyncio.Event(), []

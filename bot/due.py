@@ -35,6 +35,22 @@ class DueReport:
     coffee_followups: int = 0
     forgotten: int = 0  # members erased by the retention rule
 
+    def queued(self) -> dict[str, int]:
+        """What this scan queued, by kind, leaving out the kinds with nothing (for the log)."""
+        counts = {
+            "announcements": self.announcements,
+            "reminders": self.reminders,
+            "surveys opened": self.surveys.opened,
+            "survey reminders": self.surveys.reminded,
+            "surveys closed": self.surveys.closed,
+            "meetup reminders": self.meetups.reminded,
+            "meetup follow-up surveys": self.meetups.followups,
+            "mentoring check-ins": self.mentoring.checkins,
+            "mentoring feedback requests": self.mentoring.feedback,
+            "coffee follow-ups": self.coffee_followups,
+        }
+        return {kind: count for kind, count in counts.items() if count}
+
 
 def _author_may_still(uow: UnitOfWork, announcement: Announcement) -> bool:
     author = uow.members.get(announcement.author_id) if announcement.author_id is not None else None

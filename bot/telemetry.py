@@ -23,6 +23,9 @@ class Telemetry(Protocol):
     def matching_finished(self, seconds: float, mentees: int, pairs: int) -> None:
         """One run of the mentor matcher (a preview, a confirmation or a scheduled run)."""
 
+    def set_leader(self, leading: bool) -> None:
+        """This process started (True) or stopped (False) leading the scheduler."""
+
 
 class NoTelemetry:
     def update_handled(self, platform: str, outcome: str) -> None:
@@ -35,6 +38,9 @@ class NoTelemetry:
         pass
 
     def matching_finished(self, seconds: float, mentees: int, pairs: int) -> None:
+        pass
+
+    def set_leader(self, leading: bool) -> None:
         pass
 
 

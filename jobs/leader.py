@@ -58,6 +58,9 @@ class LeaderLock(Protocol):
         """A call did not come back in time: drop the connection without waiting for it
         (called from the event loop; must not block)."""
 
+    def close(self) -> None:
+        """Release everything for good (the process is stopping)."""
+
 
 def process_name() -> str:
     return f"twinbot-scheduler {socket.gethostname()}:{os.getpid()}"

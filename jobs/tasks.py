@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True)
 class Runtime:
     services: Services
-    wake_relays: Callable[[], None]
     #: Given when this process runs the scheduler: coordinators' coffee schedules are kept in
     #: step with its jobs after each due scan.
     sync_schedules: Callable[[list[tuple[str, str, str]]], None] | None = None
@@ -71,30 +70,9 @@ async def due_scan() -> DueReport:
     event loop (and the adapters on it) never waits for a large batch."""
     runtime = _current()
     report = await asyncio.to_thread(run_due, runtime.services, runtime.services.clock())
-    surveys, meetups = report.surveys, report.meetups
-    if any(
-        (
-            report.announcements,
-            report.reminders,
-            surveys.opened,
-            surveys.reminded,
-            surveys.closed,
-            meetups.reminded,
-            meetups.followups,
-        )
-    ):
-        log.info(
-            "due scan queued %s announcements and %s reminders; surveys: %s opened, %s reminders, %s closed; "
-            "meetups: %s reminders, %s follow-up surveys",
-            report.announcements,
-            report.reminders,
-            surveys.opened,
-            surveys.reminded,
-            surveys.closed,
-            meetups.reminded,
-            meetups.followups,
-        )
-        runtime.wake_relays()
+    queued = report.queued()
+    if queued:  # the commits that queued them have woken the relays
+        log.info("due scan queued %s", ", ".join(f"{count} {kind}" for kind, count in queued.items()))
     if report.forgotten:
         months = runtime.services.retention_months
         log.info("retention: %s members not seen for %s months were erased", report.forgotten, months)
@@ -109,12 +87,10 @@ def _schedules(services: Services) -> list[tuple[str, str, str]]:
 
 
 async def _scheduled(what: str, run: Callable[[Services, str, datetime], int], scope: str) -> int:
-    """Run a coordinator's scheduled job in a worker thread; wake the relays if it queued."""
+    """Run a coordinator's scheduled job in a worker thread (its commit wakes the relays)."""
     runtime = _current()
     made = await asyncio.to_thread(run, runtime.services, scope, runtime.services.clock())
     log.info("%s in %s: %s", what, scope, made)
-    if made:
-        runtime.wake_relays()
     return made
 
 

@@ -81,7 +81,8 @@ async def test_jobs_survive_a_restart(app: App) -> None:
 async def test_due_scan_twice_queues_nothing_twice(app: App, clock: Clock) -> None:
     _add_reminders(app, clock() + timedelta(minutes=5), 50)
     woken: list[int] = []
-    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=lambda: woken.append(1)))
+    app.wakeup.connect(lambda platforms: woken.append(1))  # what the relays listen to
+    tasks.bind(tasks.Runtime(services=app.core.services))
     assert (await tasks.due_scan()).reminders == 0  # not due yet
     clock.advance(minutes=5)
     first, second = await asyncio.gather(tasks.due_scan(), tasks.due_scan())
@@ -93,7 +94,7 @@ async def test_due_scan_twice_queues_nothing_twice(app: App, clock: Clock) -> No
 
 async def test_scheduler_runs_the_due_scan(app: App, clock: Clock) -> None:
     _add_reminders(app, clock() - timedelta(seconds=1), 10)
-    tasks.bind(tasks.Runtime(services=app.core.services, wake_relays=lambda: None))
+    tasks.bind(tasks.Runtime(services=app.core.services))
     scheduler = make_scheduler(app.engine)
     scheduler.start()
     try:
@@ -120,10 +121,10 @@ async def test_coffee_schedules_set_in_chat_become_scheduler_jobs(app: App, cloc
     scheduler = make_scheduler(app.engine)
     scheduler.start(paused=True)
     woken: list[int] = []
+    app.wakeup.connect(lambda platforms: woken.append(1))  # what the relays listen to
     tasks.bind(
         tasks.Runtime(
             services=app.core.services,
-            wake_relays=lambda: woken.append(1),
             sync_schedules=lambda schedules: sync_coffee(scheduler, schedules),
         )
     )

@@ -221,6 +221,9 @@ class RecordingTelemetry:
     def matching_finished(self, seconds: float, mentees: int, pairs: int) -> None:
         pass
 
+    def set_leader(self, leading: bool) -> None:
+        pass
+
 
 def test_the_core_reports_each_event_once_as_ok_flood_or_error(core: Core) -> None:
     telemetry = RecordingTelemetry()
