@@ -3,6 +3,7 @@ language, on a platform where they can be reached, after their quiet hours."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -33,6 +34,35 @@ def reachable_target(identities: list[Identity], skip: tuple[str, ...] = ()) -> 
     return None
 
 
+def announcement_target(member: Member, identities: list[Identity], network: Network) -> Target | None:
+    """Where a message sent to many (an announcement, an invitation) reaches ``member``: as
+    ``reachable_target``, leaving out the platforms where such messages come by DM only to
+    those who asked for them (``network.dm_opt_in``)."""
+    return reachable_target(identities, () if member.announcement_dms else network.dm_opt_in)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    member: Member
+    target: Target
+    lang: str
+
+
+def direct_recipients(uow: UnitOfWork, network: Network, member_ids: Iterable[int]) -> dict[int, Recipient]:
+    """The members among ``member_ids`` who can be written to directly, by id: where, and in
+    which language. Those unknown or unreachable are left out."""
+    ids = list(dict.fromkeys(member_ids))
+    members = uow.members.get_many(ids)
+    identities = uow.members.identities_of(ids)
+    found = {}
+    for member_id in ids:
+        member = members.get(member_id)
+        target = reachable_target(identities.get(member_id, []))
+        if member is not None and target is not None:
+            found[member_id] = Recipient(member, target, member_language(member, network))
+    return found
+
+
 def member_language(member: Member, network: Network) -> str:
     for lang in [member.preferred_language, member.detected_language, *member.languages]:
         if lang in network.languages:
@@ -57,8 +87,7 @@ def publish(uow: UnitOfWork, network: Network, catalogs: Catalogs, announcement:
         if member.announcements_muted:
             muted += 1
             continue
-        skip = () if member.announcement_dms else network.dm_opt_in
-        target = reachable_target(identities.get(member.id, []), skip)
+        target = announcement_target(member, identities.get(member.id, []), network)
         if target is None:
             unreachable += 1
             continue
@@ -122,21 +151,17 @@ def queue_reminders(uow: UnitOfWork, network: Network, now: datetime, limit: int
     due = uow.reminders.due(now, limit)
     if not due:
         return 0
-    member_ids = list({r.member_id for r in due})
-    members = uow.members.get_many(member_ids)
-    identities = uow.members.identities_of(member_ids)
+    reach = direct_recipients(uow, network, (r.member_id for r in due))
     for reminder in due:
-        member = members.get(reminder.member_id)
-        target = reachable_target(identities.get(reminder.member_id, []))
-        if member is None or target is None:
+        recipient = reach.get(reminder.member_id)
+        if recipient is None:
             continue
-        lang = member_language(member, network)
-        texts = reminder.texts
-        text = texts.get(lang) or texts.get(network.default_language) or next(iter(texts.values()))
+        member, texts = recipient.member, reminder.texts
+        text = texts.get(recipient.lang) or texts.get(network.default_language) or next(iter(texts.values()))
         uow.outbox.add(
             OutboxItem(
                 dedupe_key=f"remind:{reminder.key}",
-                target=target,
+                target=recipient.target,
                 reply=Text(text),
                 not_before=next_allowed(now, member, default_zone(member, network)),
                 member_id=member.id,

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from bot.broadcast import default_zone, member_language, reachable_target
+from bot.broadcast import announcement_target, default_zone, direct_recipients, member_language
 from bot.delivery import OutboxItem, Target, TargetKind
 from bot.i18n import Catalogs, Translator
 from bot.meetups.cards import card, when, zone_of
@@ -49,8 +49,7 @@ def announce(uow: UnitOfWork, network: Network, catalogs: Catalogs, meetup: Meet
     queued = 0
     for member in members:
         assert member.id is not None
-        skip = () if member.announcement_dms else network.dm_opt_in
-        target = reachable_target(identities.get(member.id, []), skip)
+        target = announcement_target(member, identities.get(member.id, []), network)
         if target is None:
             continue
         lang = member_language(member, network)
@@ -99,16 +98,13 @@ def tell_answered(
     once per ``key`` (an edit's revision, a reminder's offset)."""
     assert meetup.id is not None
     answered = [a for a in uow.meetups.attendances(meetup.id) if a.status in statuses]
-    ids = [a.member_id for a in answered]
-    members = uow.members.get_many(ids)
-    identities = uow.members.identities_of(ids)
+    reach = direct_recipients(uow, network, (a.member_id for a in answered))
     queued = 0
     for attendance in answered:
-        member = members.get(attendance.member_id)
-        target = reachable_target(identities.get(attendance.member_id, []))
-        if member is None or target is None:
+        recipient = reach.get(attendance.member_id)
+        if recipient is None:
             continue
-        lang = member_language(member, network)
+        member, target, lang = recipient.member, recipient.target, recipient.lang
         _ = catalogs.translator(lang)
         text = message(_, lang, when(meetup.starts_at, zone_of(member, network, meetup), lang))
         shown = card(_, lang, network, meetup, member, attendance, going=0, personal=False)

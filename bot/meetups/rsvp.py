@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.broadcast import default_zone, member_language, reachable_target
+from bot.broadcast import default_zone, direct_recipients, reachable_target
 from bot.context import Context
 from bot.delivery import OutboxItem
 from bot.i18n import Catalogs
@@ -123,14 +123,12 @@ def notify_promoted(
     """Tell each member who moved up from the waitlist, with a button to give the seat back."""
     if not promoted:
         return
-    members = uow.members.get_many([a.member_id for a in promoted])
-    identities = uow.members.identities_of([a.member_id for a in promoted])
+    reach = direct_recipients(uow, network, (a.member_id for a in promoted))
     for attendance in promoted:
-        member = members.get(attendance.member_id)
-        target = reachable_target(identities.get(attendance.member_id, []))
-        if member is None or target is None:
+        recipient = reach.get(attendance.member_id)
+        if recipient is None:
             continue
-        lang = member_language(member, network)
+        member, target, lang = recipient.member, recipient.target, recipient.lang
         _ = catalogs.translator(lang)
         text = _(
             "🎉 A seat freed up: you are now going to {title} on {when}.",

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime
 
-from bot.broadcast import default_zone, member_language, reachable_target
+from bot.broadcast import announcement_target, default_zone, member_language
 from bot.delivery import OutboxItem, Target, TargetKind
 from bot.i18n import Catalogs, Translator
 from bot.members import Member
@@ -84,8 +84,7 @@ def open_survey(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: S
     invited = 0
     for member in members:
         assert member.id is not None
-        skip = () if member.announcement_dms else network.dm_opt_in
-        target = reachable_target(identities.get(member.id, []), skip)
+        target = announcement_target(member, identities.get(member.id, []), network)
         on_channel = {i.platform for i in identities.get(member.id, [])} & channels.get(member.home_chapter, set())
         if target is None and not on_channel:
             continue  # nothing would tell them: not counted as invited
@@ -173,8 +172,7 @@ def remind(uow: UnitOfWork, network: Network, catalogs: Catalogs, survey: Survey
         member = members.get(member_id)
         if member is None:
             continue
-        skip = () if member.announcement_dms else network.dm_opt_in
-        target = reachable_target(identities.get(member_id, []), skip)
+        target = announcement_target(member, identities.get(member_id, []), network)
         if target is None:
             continue
         reply, _lang = _message(catalogs, network, survey, member, reminder=True)
